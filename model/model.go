@@ -326,3 +326,66 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Point is one history point of one series attribute: a raw value has
+// Min == Avg == Max and N == 1; rollups aggregate N raw values.
+type Point struct {
+	T   time.Time `msgpack:"t" json:"t"`
+	Min float64   `msgpack:"mi" json:"min"`
+	Avg float64   `msgpack:"av" json:"avg"`
+	Max float64   `msgpack:"ma" json:"max"`
+	N   int       `msgpack:"n" json:"n"`
+}
+
+// Delivery states.
+const (
+	DeliveryPending = "pending"
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed" // gave up (permanent error or give-up time)
+)
+
+// Delivery is the delivery state of one notification on one notifier.
+type Delivery struct {
+	NotificationID string    `msgpack:"id" json:"notification_id"`
+	Notifier       string    `msgpack:"nf" json:"notifier"` // "type/name", e.g. "mail/ops"
+	State          string    `msgpack:"st" json:"state"`
+	Attempts       int       `msgpack:"at" json:"attempts"`
+	LastError      string    `msgpack:"le,omitempty" json:"last_error,omitempty"`
+	LastAttempt    time.Time `msgpack:"la" json:"last_attempt"`
+	Level          Level     `msgpack:"l" json:"level"`
+	Subject        string    `msgpack:"s" json:"subject"`
+	Host           string    `msgpack:"h" json:"host"`
+	Created        time.Time `msgpack:"c" json:"created"`
+}
+
+// Maintenance is a maintenance window: notifications for matching hosts are
+// held back while it is active. One-off windows have Start/End; recurring
+// ones have Every ("daily 02:00", "sunday 03:00") and Duration.
+type Maintenance struct {
+	ID       string        `msgpack:"id" json:"id"`
+	Hosts    string        `msgpack:"h" json:"hosts"` // glob
+	Start    time.Time     `msgpack:"s" json:"start,omitempty"`
+	End      time.Time     `msgpack:"e" json:"end,omitempty"`
+	Every    string        `msgpack:"ev,omitempty" json:"every,omitempty"`
+	Duration time.Duration `msgpack:"d,omitempty" json:"duration,omitempty"`
+	Reason   string        `msgpack:"r,omitempty" json:"reason,omitempty"`
+	Created  time.Time     `msgpack:"c" json:"created"`
+	By       string        `msgpack:"b,omitempty" json:"by,omitempty"`
+}
+
+// RuleInfo describes one alarm rule for listing.
+type RuleInfo struct {
+	Name   string `msgpack:"n" json:"name"`
+	Expr   string `msgpack:"e" json:"expr"`
+	Source string `msgpack:"s" json:"source"` // "config" or "runtime"
+}
+
+// MemberStatus is one master of a cluster as seen by this master.
+type MemberStatus struct {
+	Name     string        `json:"name"`
+	Address  string        `json:"address"`
+	Alive    bool          `json:"alive"`
+	Self     bool          `json:"self"`
+	LastSeen time.Time     `json:"last_seen"`
+	Lag      time.Duration `json:"replication_lag"`
+}

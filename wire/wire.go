@@ -141,3 +141,7 @@ func OpenReport(a *anypb.Any, keys KeyLookup) (*model.Report, error) {
 	}
 	return &r, nil
 }
+
+// IngestID is the hollywood PID ID of the master's ingest actor (spawned with
+// kind "lookout" and ID "ingest"); agents send to actor.NewPID(masterAddr, IngestID).
+const IngestID = "lookout/ingest"
