@@ -142,6 +142,7 @@ func OpenReport(a *anypb.Any, keys KeyLookup) (*model.Report, error) {
 	return &r, nil
 }
 
-// IngestID is the hollywood PID ID of the master's ingest actor (spawned with
-// kind "lookout" and ID "ingest"); agents send to actor.NewPID(masterAddr, IngestID).
-const IngestID = "lookout/ingest"
+// IngestID is the hollywood PID ID of the master's ingest actor (child
+// "ingest"/"main" of the root actor "lookout"/"master"); agents send to
+// actor.NewPID(masterAddr, IngestID).
+const IngestID = "lookout/master/ingest/main"

@@ -1,0 +1,182 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/rules"
+	"github.com/lookout-mon/lookout/store"
+)
+
+// compiledRule is a parsed rule with where it came from.
+type compiledRule struct {
+	Rule   *rules.Rule
+	Info   model.RuleInfo
+}
+
+// RuleNameRE is what rule names must look like (they become actor IDs and
+// store keys).
+var RuleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// HostsConfig configures the hosts supervisor and its host actors.
+type HostsConfig struct {
+	Store              *store.Store
+	Log                *slog.Logger
+	Router             *actor.PID
+	Query              *actor.PID
+	Stream             *actor.PID
+	HostTimeout        time.Duration
+	PersistentDowntime time.Duration
+	ConfigRules        []model.RuleInfo
+	Debug              bool
+	Now                func() time.Time
+	Recover            actor.MiddlewareFunc
+	OnStorm            func(RestartStorm)
+	OnRestart          func(child, reason string)
+	// Inject, if set, is consulted by host actors for every report: a test
+	// hook that panics on demand (the restart tests use it).
+	Inject func(host string, r *model.Report)
+}
+
+// hostsSup owns one host actor per host (spawned on first report or from
+// the store at start) and the rule set.
+type hostsSup struct {
+	cfg   HostsConfig
+	sup   Supervisor
+	rules map[string]*compiledRule
+}
+
+func newHostsSup(cfg HostsConfig) actor.Producer {
+	return func() actor.Receiver {
+		h := &hostsSup{cfg: cfg, rules: map[string]*compiledRule{}}
+		h.sup = Supervisor{Name: "hosts", Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm, OnRestart: cfg.OnRestart,
+			Intensity: 5, Window: 10 * time.Second}
+		return h
+	}
+}
+
+func (h *hostsSup) ruleList() []*compiledRule {
+	out := make([]*compiledRule, 0, len(h.rules))
+	for _, k := range model.SortedKeys(h.rules) {
+		out = append(out, h.rules[k])
+	}
+	return out
+}
+
+func (h *hostsSup) hostProducer(name string) actor.Producer {
+	return newHost(h.cfg, name, h.ruleList)
+}
+
+func (h *hostsSup) Receive(c *actor.Context) {
+	msg := c.Message()
+	if h.sup.Handle(c, msg) {
+		return
+	}
+	switch m := msg.(type) {
+	case actor.Started:
+		for _, ri := range h.cfg.ConfigRules {
+			r, err := rules.Parse(ri.Name, ri.Expr)
+			if err != nil {
+				h.cfg.Log.Error("config rule does not parse (validation should have caught it)", "rule", ri.Name, "err", err)
+				continue
+			}
+			ri.Source = "config"
+			h.rules[ri.Name] = &compiledRule{Rule: r, Info: ri}
+		}
+		_ = h.cfg.Store.List(nsRule, "", func(key string, raw []byte) error {
+			var ri model.RuleInfo
+			if err := store.Decode(raw, &ri); err != nil {
+				h.cfg.Log.Error("stored rule unreadable", "rule", key, "err", err)
+				return nil
+			}
+			if _, ok := h.rules[ri.Name]; ok {
+				return nil // config wins
+			}
+			r, err := rules.Parse(ri.Name, ri.Expr)
+			if err != nil {
+				h.cfg.Log.Error("stored rule does not parse", "rule", key, "err", err)
+				return nil
+			}
+			ri.Source = "runtime"
+			h.rules[ri.Name] = &compiledRule{Rule: r, Info: ri}
+			return nil
+		})
+		// Known hosts come back at start so a host that stays silent after
+		// a master restart is still noticed as down.
+		var names []string
+		_ = h.cfg.Store.List(nsHost, "", func(key string, raw []byte) error {
+			names = append(names, key)
+			return nil
+		})
+		for _, n := range names {
+			h.sup.Spawn(c, "host", n, h.hostProducer(n), 0)
+		}
+	case hostReport:
+		pid := h.sup.Child("host", m.Report.Host)
+		if pid == nil {
+			if h.sup.Known("host", m.Report.Host) {
+				return // parked after a restart storm; the store has the data
+			}
+			pid = h.sup.Spawn(c, "host", m.Report.Host, h.hostProducer(m.Report.Host), 0)
+		}
+		c.Send(pid, m)
+	case tick:
+		h.sup.Each(func(pid *actor.PID) { c.Send(pid, m) })
+	case qRules:
+		out := make([]model.RuleInfo, 0, len(h.rules))
+		for _, r := range h.ruleList() {
+			out = append(out, r.Info)
+		}
+		c.Respond(out)
+	case addRule:
+		c.Respond(ruleResult{Err: h.add(c, m)})
+	case deleteRule:
+		c.Respond(ruleResult{Err: h.del(c, m.Name)})
+	}
+}
+
+func (h *hostsSup) broadcastRules(c *actor.Context) {
+	rs := rulesChanged{Rules: h.ruleList()}
+	h.sup.Each(func(pid *actor.PID) { c.Send(pid, rs) })
+}
+
+func (h *hostsSup) add(c *actor.Context, m addRule) error {
+	if !RuleNameRE.MatchString(m.Name) {
+		return fmt.Errorf("rule name %q: want letters, digits, '_', '.', '-' (max 64)", m.Name)
+	}
+	if old, ok := h.rules[m.Name]; ok && old.Info.Source == "config" {
+		return fmt.Errorf("rule %q is defined in the config file; change it there", m.Name)
+	}
+	r, err := rules.Parse(m.Name, m.Expr)
+	if err != nil {
+		return err
+	}
+	ri := model.RuleInfo{Name: m.Name, Expr: r.String(), Source: "runtime"}
+	if err := h.cfg.Store.PutSync(nsRule, m.Name, ri); err != nil {
+		return fmt.Errorf("saving rule %q: %w", m.Name, err)
+	}
+	h.rules[m.Name] = &compiledRule{Rule: r, Info: ri}
+	h.broadcastRules(c)
+	return nil
+}
+
+func (h *hostsSup) del(c *actor.Context, name string) error {
+	old, ok := h.rules[name]
+	if !ok {
+		return fmt.Errorf("no rule named %q", name)
+	}
+	if old.Info.Source == "config" {
+		return fmt.Errorf("rule %q is defined in the config file; remove it there", name)
+	}
+	if err := h.cfg.Store.DeleteSync(nsRule, name); err != nil {
+		return fmt.Errorf("deleting rule %q: %w", name, err)
+	}
+	delete(h.rules, name)
+	h.broadcastRules(c)
+	return nil
+}

@@ -1,0 +1,393 @@
+package actors
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/store"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// Namespaces in the store used by the master actors.
+const (
+	nsSeq      = "seq"      // agent -> last applied seq
+	nsLast     = "last"     // host|service.resource:unit -> model.Sample
+	nsHost     = "host"     // host -> hostState
+	nsAlarm    = "alarm"    // host|rule|series|attr -> rules.Alarm
+	nsRule     = "rule"     // name -> model.RuleInfo (runtime rules)
+	nsMaint    = "maint"    // id -> model.Maintenance
+	nsLedger   = "ledger"   // notification id|notifier -> model.Delivery (sent/failed)
+	nsOutbox   = "outbox"   // notifier|created|id -> outboxItem
+	nsDelivery = "delivery" // created|id|notifier -> model.Delivery (recent, for the dashboard)
+)
+
+// Limits on what one report may carry.
+const (
+	maxSamples   = 4096
+	maxChecks    = 1024
+	maxValues    = 256
+	maxBatch     = 256
+	maxNameBytes = 200
+)
+
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)
+
+// IngestConfig configures the ingest actor.
+type IngestConfig struct {
+	Master    string // this master's name (in acks)
+	Keys      map[string]ed25519.PublicKey
+	Store     *store.Store
+	Hosts     *actor.PID
+	Stream    *actor.PID
+	Log       *slog.Logger
+	RateLimit float64 // reports/s per agent
+	RateBurst int
+	// Router and AgentSilence drive the agent watchdog: a configured agent
+	// silent for AgentSilence raises a WARN (and an INFO when it is back).
+	Router       *actor.PID
+	AgentSilence time.Duration
+	Now          func() time.Time
+}
+
+type pendingReport struct {
+	r      *model.Report
+	sender *actor.PID
+	at     time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// ingest receives agent reports, authenticates them, dedups by (agent,
+// seq), commits them to the store in groups and only then acks and
+// forwards them to host actors.
+type ingest struct {
+	cfg     IngestConfig
+	last    map[string]uint64 // agent -> last applied seq
+	senders map[string]*actor.PID
+	buckets map[string]*bucket
+	pending []pendingReport
+	flushQ  bool
+	stats   IngestStats
+	lastLog map[string]time.Time
+	started time.Time
+	silent  map[string]time.Time // agent -> when the silence WARN was sent
+}
+
+func newIngest(cfg IngestConfig) actor.Producer {
+	return func() actor.Receiver {
+		if cfg.RateLimit <= 0 {
+			cfg.RateLimit = 20
+		}
+		if cfg.RateBurst <= 0 {
+			cfg.RateBurst = 2000
+		}
+		if cfg.Now == nil {
+			cfg.Now = time.Now
+		}
+		return &ingest{cfg: cfg, last: map[string]uint64{}, senders: map[string]*actor.PID{},
+			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{},
+			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
+	}
+}
+
+func (in *ingest) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		in.started = in.cfg.Now()
+		err := in.cfg.Store.List(nsSeq, "", func(key string, raw []byte) error {
+			var seq uint64
+			if err := store.Decode(raw, &seq); err != nil {
+				return err
+			}
+			in.last[key] = seq
+			return nil
+		})
+		if err != nil {
+			in.cfg.Log.Error("ingest: loading agent sequence numbers", "err", err)
+		}
+	case *anypb.Any:
+		in.receive(c, m)
+	case tick:
+		in.watch(c)
+	case flush:
+		in.flushQ = false
+		in.flush(c)
+	case qIngestStats:
+		st := in.stats
+		st.PerAgentSeen = make(map[string]time.Time, len(in.stats.PerAgentSeen))
+		for k, v := range in.stats.PerAgentSeen {
+			st.PerAgentSeen[k] = v
+		}
+		c.Respond(st)
+	}
+}
+
+func (in *ingest) logLimited(key, msg string, args ...any) {
+	now := in.cfg.Now()
+	if t, ok := in.lastLog[key]; ok && now.Sub(t) < 10*time.Second {
+		return
+	}
+	in.lastLog[key] = now
+	in.cfg.Log.Warn(msg, args...)
+}
+
+func (in *ingest) reject(c *actor.Context, agent, reason string) {
+	if c.Sender() == nil {
+		return
+	}
+	ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: in.cfg.Master, Agent: agent, Reject: reason})
+	if err == nil {
+		c.Engine().Send(c.Sender(), ack)
+	}
+}
+
+func (in *ingest) allow(agent string, now time.Time) bool {
+	b, ok := in.buckets[agent]
+	if !ok {
+		b = &bucket{tokens: float64(in.cfg.RateBurst), last: now}
+		in.buckets[agent] = b
+	}
+	b.tokens = math.Min(float64(in.cfg.RateBurst), b.tokens+now.Sub(b.last).Seconds()*in.cfg.RateLimit)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (in *ingest) receive(c *actor.Context, a *anypb.Any) {
+	now := in.cfg.Now()
+	r, err := wire.OpenReport(a, func(agent string) (ed25519.PublicKey, bool) {
+		k, ok := in.cfg.Keys[agent]
+		return k, ok
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, wire.ErrUnknownAgent), errors.Is(err, wire.ErrBadSignature), errors.Is(err, wire.ErrAgentID):
+			in.stats.Rejected++
+		default:
+			in.stats.Malformed++
+		}
+		in.logLimited("reject:"+senderAddr(c), "ingest: report refused", "from", senderAddr(c), "err", err)
+		in.reject(c, "", err.Error())
+		return
+	}
+	if err := sanitize(r); err != nil {
+		in.stats.Malformed++
+		in.logLimited("bad:"+r.Agent, "ingest: report refused", "agent", r.Agent, "err", err)
+		in.reject(c, r.Agent, err.Error())
+		return
+	}
+	if !in.allow(r.Agent, now) {
+		in.stats.RateLimited++
+		in.logLimited("rate:"+r.Agent, "ingest: agent over its rate limit, report dropped", "agent", r.Agent)
+		return
+	}
+	in.stats.PerAgentSeen[r.Agent] = now
+	if since, ok := in.silent[r.Agent]; ok {
+		delete(in.silent, r.Agent)
+		in.notify(c, model.INFO, "agent-back", r.Agent, since, "agent "+r.Agent+" is reporting again",
+			"Agent "+r.Agent+" is reporting again after "+model.HumanDuration(now.Sub(since))+" of silence.", false)
+	}
+	if c.Sender() != nil {
+		in.senders[r.Agent] = c.Sender()
+	}
+	last := in.lastPending(r.Agent)
+	switch {
+	case r.Seq <= last:
+		in.stats.Duplicates++
+		in.ack(c, r.Agent, in.last[r.Agent])
+		return
+	case r.Seq != last+1 && r.Oldest != r.Seq:
+		// A gap the agent has not explained: wait for its in-order resend.
+		in.stats.Gaps++
+		return
+	}
+	in.pending = append(in.pending, pendingReport{r: r, sender: c.Sender(), at: now})
+	if len(in.pending) >= maxBatch {
+		in.flush(c)
+		return
+	}
+	if !in.flushQ {
+		// Everything already queued in the inbox is processed before this,
+		// which gives group commit without a timer.
+		in.flushQ = true
+		c.Send(c.PID(), flush{})
+	}
+}
+
+// lastPending is the last seq accepted for agent, committed or still in
+// the current batch.
+func (in *ingest) lastPending(agent string) uint64 {
+	for i := len(in.pending) - 1; i >= 0; i-- {
+		if in.pending[i].r.Agent == agent {
+			return in.pending[i].r.Seq
+		}
+	}
+	return in.last[agent]
+}
+
+func senderAddr(c *actor.Context) string {
+	if c.Sender() == nil {
+		return "local"
+	}
+	return c.Sender().Address
+}
+
+func (in *ingest) ack(c *actor.Context, agent string, seq uint64) {
+	to := in.senders[agent]
+	if to == nil {
+		return
+	}
+	ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: in.cfg.Master, Agent: agent, Seq: seq})
+	if err != nil {
+		in.cfg.Log.Error("ingest: encoding ack", "err", err)
+		return
+	}
+	c.Engine().Send(to, ack)
+}
+
+func (in *ingest) flush(c *actor.Context) {
+	if len(in.pending) == 0 {
+		return
+	}
+	batch := in.pending
+	in.pending = nil
+	b := in.cfg.Store.Batch()
+	newLast := map[string]uint64{}
+	var err error
+	for _, p := range batch {
+		r := p.r
+		newLast[r.Agent] = r.Seq
+		for _, s := range r.Samples {
+			if err = b.Put(nsLast, r.Host+"|"+s.Key(), s); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil {
+		for agent, seq := range newLast {
+			if err = b.Put(nsSeq, agent, seq); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = b.Commit(false)
+	}
+	if err != nil {
+		// Nothing is acked: the agents resend and nothing accepted is lost.
+		in.stats.StoreErrors++
+		in.cfg.Log.Error("ingest: committing reports failed; not acking", "reports", len(batch), "err", err)
+		return
+	}
+	for agent, seq := range newLast {
+		in.last[agent] = seq
+		in.ack(c, agent, seq)
+	}
+	in.stats.Accepted += uint64(len(batch))
+	for _, p := range batch {
+		if len(p.r.Samples) > 0 {
+			if err := in.cfg.Store.AddSamples(p.r.Host, time.Unix(0, p.r.Time), p.r.Samples); err != nil &&
+				!errors.Is(err, store.ErrHistoryReadOnly) {
+				in.logLimited("hist", "ingest: history write failed", "err", err)
+			}
+		}
+		c.Send(in.cfg.Hosts, hostReport{Report: p.r, Received: p.at})
+	}
+}
+
+// sanitize validates names and bounds in a report and drops non-finite
+// values, so nothing downstream sees NaN or unbounded input.
+func sanitize(r *model.Report) error {
+	if r.Host == "" {
+		r.Host = r.Agent
+	}
+	if !hostNameRE.MatchString(r.Host) {
+		return errors.New("invalid host name " + quoteCut(r.Host))
+	}
+	if r.Seq == 0 {
+		return errors.New("seq must be > 0")
+	}
+	if len(r.Samples) > maxSamples {
+		return errors.New("too many samples")
+	}
+	if len(r.Checks) > maxChecks {
+		return errors.New("too many checks")
+	}
+	for i := range r.Samples {
+		s := &r.Samples[i]
+		if s.Service == "" || s.Resource == "" || len(s.Service)+len(s.Resource)+len(s.Unit) > maxNameBytes {
+			return errors.New("sample with empty or overlong service/resource/unit")
+		}
+		if len(s.Values) > maxValues {
+			return errors.New("sample with too many values")
+		}
+		for k, v := range s.Values {
+			if k == "" || len(k) > maxNameBytes || math.IsNaN(v) || math.IsInf(v, 0) {
+				delete(s.Values, k)
+			}
+		}
+	}
+	for _, ck := range r.Checks {
+		if ck.Unit == "" || len(ck.Unit) > maxNameBytes || (ck.Service != model.ServicePort && ck.Service != model.ServiceProcess) {
+			return errors.New("invalid check " + quoteCut(ck.Service+" "+ck.Unit))
+		}
+	}
+	return nil
+}
+
+func quoteCut(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return `"` + s + `"`
+}
+
+func (in *ingest) notify(c *actor.Context, level model.Level, kind, agent string, t time.Time, subject, text string, active bool) {
+	if in.cfg.Router == nil {
+		return
+	}
+	c.Send(in.cfg.Router, notifyMsg{N: model.Notification{ID: notifID(kind, agent, t.UnixNano()), Level: level,
+		Kind: model.KindWarning, Subject: subject, Text: text, Time: in.cfg.Now()}, Alert: "agent|" + agent, Active: active})
+}
+
+// watch raises a WARN for every configured agent silent past AgentSilence.
+func (in *ingest) watch(c *actor.Context) {
+	if in.cfg.AgentSilence <= 0 {
+		return
+	}
+	now := in.cfg.Now()
+	for agent := range in.cfg.Keys {
+		if _, warned := in.silent[agent]; warned {
+			continue
+		}
+		seen, ok := in.stats.PerAgentSeen[agent]
+		if !ok {
+			seen = in.started
+		}
+		if now.Sub(seen) > in.cfg.AgentSilence {
+			in.silent[agent] = now
+			what := "has sent nothing for " + model.HumanDuration(now.Sub(seen))
+			if !ok {
+				what = "has not reported since this master started " + model.HumanDuration(now.Sub(seen)) + " ago"
+			}
+			in.notify(c, model.WARN, "agent-silent", agent, now, "agent "+agent+" is silent", "Agent "+agent+" "+what+".", true)
+		}
+	}
+}

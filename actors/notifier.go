@@ -1,0 +1,287 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/notify"
+	"github.com/lookout-mon/lookout/store"
+)
+
+// deliver asks a notifier actor to deliver a notification.
+type deliver struct{ N model.Notification }
+
+// sendResult is piped back to the notifier actor by its send goroutine.
+type sendResult struct {
+	Key       string
+	Retryable bool
+	Err       error
+}
+
+// kick makes the notifier actor look at its queue again (retry timers).
+type kick struct{}
+
+// outboxItem is one pending notification in a notifier's durable outbox.
+type outboxItem struct {
+	N         model.Notification `msgpack:"n"`
+	Created   time.Time          `msgpack:"c"`
+	Attempts  int                `msgpack:"a"`
+	NextTry   time.Time          `msgpack:"nt"`
+	LastError string             `msgpack:"le"`
+}
+
+// NotifierActorConfig configures one notifier actor.
+type NotifierActorConfig struct {
+	Notifier notify.Notifier
+	Store    *store.Store
+	Log      *slog.Logger
+	Router   *actor.PID
+	Query    *actor.PID
+	// RetryMin/RetryMax bound the exponential backoff (with jitter).
+	RetryMin, RetryMax time.Duration
+	// FailWarnAfter: failing this long raises a WARN through the others.
+	FailWarnAfter time.Duration
+	// GiveUpAfter: drop a notification after trying this long (0 = never).
+	GiveUpAfter time.Duration
+	SendTimeout time.Duration
+	Now         func() time.Time
+}
+
+// notifierActor owns one notifier: a durable outbox (synced writes) in the
+// store, one send in flight at a time (in a goroutine, never in Receive),
+// retries with capped exponential backoff and jitter. A notification is
+// removed from the outbox only after it was delivered, so a kill -9 during
+// sending delivers it again after restart (at least once); the ledger of
+// sent IDs stops duplicates of what is known to be sent.
+type notifierActor struct {
+	cfg          NotifierActorConfig
+	key          string
+	queue        []string // outbox keys, FIFO
+	items        map[string]*outboxItem
+	ids          map[string]bool // notification IDs queued
+	inflight     bool
+	timer        *time.Timer
+	failingSince time.Time
+	warned       bool
+	lastErr      string
+}
+
+func newNotifierActor(cfg NotifierActorConfig) actor.Producer {
+	return func() actor.Receiver {
+		if cfg.RetryMin <= 0 {
+			cfg.RetryMin = time.Second
+		}
+		if cfg.RetryMax <= 0 {
+			cfg.RetryMax = 5 * time.Minute
+		}
+		if cfg.FailWarnAfter <= 0 {
+			cfg.FailWarnAfter = 5 * time.Minute
+		}
+		if cfg.SendTimeout <= 0 {
+			cfg.SendTimeout = 30 * time.Second
+		}
+		if cfg.Now == nil {
+			cfg.Now = time.Now
+		}
+		return &notifierActor{cfg: cfg, key: notify.Key(cfg.Notifier), items: map[string]*outboxItem{}, ids: map[string]bool{}}
+	}
+}
+
+func (a *notifierActor) prefix() string { return a.key + "|" }
+
+func (a *notifierActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		err := a.cfg.Store.List(nsOutbox, a.prefix(), func(key string, raw []byte) error {
+			var it outboxItem
+			if err := store.Decode(raw, &it); err != nil {
+				a.cfg.Log.Error("outbox entry unreadable; dropped", "notifier", a.key, "key", key, "err", err)
+				return nil
+			}
+			a.queue = append(a.queue, key)
+			a.items[key] = &it
+			a.ids[it.N.ID] = true
+			a.update(c, &it, model.DeliveryPending)
+			return nil
+		})
+		if err != nil {
+			a.cfg.Log.Error("loading outbox", "notifier", a.key, "err", err)
+		}
+		if len(a.queue) > 0 {
+			a.cfg.Log.Info("resuming outbox", "notifier", a.key, "pending", len(a.queue))
+		}
+		a.next(c)
+	case actor.Stopped:
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+	case deliver:
+		a.enqueue(c, m.N)
+	case sendResult:
+		a.result(c, m)
+	case kick:
+		a.timer = nil
+		a.next(c)
+	}
+}
+
+func (a *notifierActor) ledgerKey(id string) string { return id + "|" + a.key }
+
+func (a *notifierActor) enqueue(c *actor.Context, n model.Notification) {
+	if a.ids[n.ID] {
+		return
+	}
+	var d model.Delivery
+	if ok, _ := a.cfg.Store.Get(nsLedger, a.ledgerKey(n.ID), &d); ok {
+		a.cfg.Log.Debug("already delivered; skipped", "notifier", a.key, "id", n.ID)
+		return
+	}
+	now := a.cfg.Now()
+	it := &outboxItem{N: n, Created: now}
+	key := fmt.Sprintf("%s%020d|%s", a.prefix(), now.UnixNano(), n.ID)
+	if err := a.cfg.Store.PutSync(nsOutbox, key, it); err != nil {
+		// Still try to deliver from memory; say loudly that durability is lost.
+		a.cfg.Log.Error("outbox write failed; delivering without durability", "notifier", a.key, "id", n.ID, "err", err)
+	}
+	a.queue = append(a.queue, key)
+	a.items[key] = it
+	a.ids[n.ID] = true
+	a.update(c, it, model.DeliveryPending)
+	a.next(c)
+}
+
+func (a *notifierActor) next(c *actor.Context) {
+	if a.inflight || len(a.queue) == 0 {
+		return
+	}
+	key := a.queue[0]
+	it := a.items[key]
+	now := a.cfg.Now()
+	if wait := it.NextTry.Sub(now); wait > 0 {
+		if a.timer == nil {
+			eng, self := c.Engine(), c.PID()
+			a.timer = time.AfterFunc(wait, func() { eng.Send(self, kick{}) })
+		}
+		return
+	}
+	a.inflight = true
+	eng, self := c.Engine(), c.PID()
+	n := it.N
+	nf := a.cfg.Notifier
+	timeout := a.cfg.SendTimeout
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var retry bool
+		var err error
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					retry, err = true, fmt.Errorf("notifier panicked: %v", r)
+				}
+			}()
+			retry, err = nf.Send(ctx, n)
+		}()
+		eng.Send(self, sendResult{Key: key, Retryable: retry, Err: err})
+	}()
+}
+
+func (a *notifierActor) backoff(attempts int) time.Duration {
+	d := a.cfg.RetryMin
+	for i := 1; i < attempts && d < a.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, a.cfg.RetryMax)
+	// Full jitter in [d/2, d].
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (a *notifierActor) result(c *actor.Context, m sendResult) {
+	a.inflight = false
+	it, ok := a.items[m.Key]
+	if !ok {
+		a.next(c)
+		return
+	}
+	now := a.cfg.Now()
+	it.Attempts++
+	switch {
+	case m.Err == nil:
+		a.done(c, m.Key, it, model.DeliverySent, "")
+		if a.warned {
+			a.warned = false
+			c.Send(a.cfg.Router, notifyMsg{N: model.Notification{ID: notifID("notifier-ok", a.key, now.UnixNano()), Level: model.INFO,
+				Kind: model.KindInfo, Subject: "notifier " + a.key + " delivers again",
+				Text: fmt.Sprintf("Notifier %s recovered after failing for %s.", a.key, model.HumanDuration(now.Sub(a.failingSince))), Time: now},
+				Alert: "notifier|" + a.key, Exclude: a.key})
+		}
+		a.failingSince = time.Time{}
+	case !m.Retryable || (a.cfg.GiveUpAfter > 0 && now.Sub(it.Created) > a.cfg.GiveUpAfter):
+		a.cfg.Log.Error("delivery failed permanently", "notifier", a.key, "id", it.N.ID, "attempts", it.Attempts, "err", m.Err)
+		a.done(c, m.Key, it, model.DeliveryFailed, m.Err.Error())
+		a.noteFailure(c, now, m.Err)
+	default:
+		it.LastError = m.Err.Error()
+		it.NextTry = now.Add(a.backoff(it.Attempts))
+		if err := a.cfg.Store.PutSync(nsOutbox, m.Key, it); err != nil {
+			a.cfg.Log.Error("outbox update failed", "notifier", a.key, "err", err)
+		}
+		a.cfg.Log.Warn("delivery failed; will retry", "notifier", a.key, "id", it.N.ID, "attempts", it.Attempts,
+			"retry_in", it.NextTry.Sub(now).Round(time.Millisecond), "err", m.Err)
+		a.update(c, it, model.DeliveryPending)
+		a.noteFailure(c, now, m.Err)
+	}
+	a.next(c)
+}
+
+func (a *notifierActor) noteFailure(c *actor.Context, now time.Time, err error) {
+	if a.failingSince.IsZero() {
+		a.failingSince = now
+	}
+	a.lastErr = err.Error()
+	if !a.warned && now.Sub(a.failingSince) >= a.cfg.FailWarnAfter {
+		a.warned = true
+		c.Send(a.cfg.Router, notifyMsg{N: model.Notification{ID: notifID("notifier-failing", a.key, a.failingSince.UnixNano()), Level: model.WARN,
+			Kind: model.KindWarning, Subject: "notifier " + a.key + " is failing",
+			Text: fmt.Sprintf("Notifier %s has been failing for %s (%d queued): %s", a.key,
+				model.HumanDuration(now.Sub(a.failingSince)), len(a.queue), a.lastErr), Time: now},
+			Alert: "notifier|" + a.key, Active: true, Exclude: a.key})
+	}
+}
+
+func (a *notifierActor) done(c *actor.Context, key string, it *outboxItem, state, errText string) {
+	d := a.delivery(it, state)
+	d.LastError = errText
+	b := a.cfg.Store.Batch()
+	_ = b.Put(nsLedger, a.ledgerKey(it.N.ID), d)
+	b.Delete(nsOutbox, key)
+	if err := b.Commit(true); err != nil {
+		a.cfg.Log.Error("ledger/outbox commit failed", "notifier", a.key, "err", err)
+	}
+	delete(a.items, key)
+	delete(a.ids, it.N.ID)
+	if len(a.queue) > 0 && a.queue[0] == key {
+		a.queue = a.queue[1:]
+	}
+	if a.cfg.Query != nil {
+		c.Send(a.cfg.Query, deliveryUpdate{D: d})
+	}
+}
+
+func (a *notifierActor) delivery(it *outboxItem, state string) model.Delivery {
+	return model.Delivery{NotificationID: it.N.ID, Notifier: a.key, State: state, Attempts: it.Attempts,
+		LastError: it.LastError, LastAttempt: a.cfg.Now(), Level: it.N.Level, Subject: it.N.Subject,
+		Host: it.N.Host, Created: it.Created}
+}
+
+func (a *notifierActor) update(c *actor.Context, it *outboxItem, state string) {
+	if a.cfg.Query != nil {
+		c.Send(a.cfg.Query, deliveryUpdate{D: a.delivery(it, state)})
+	}
+}

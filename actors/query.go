@@ -1,0 +1,158 @@
+package actors
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/lookout-mon/lookout/model"
+)
+
+const (
+	maxTransitions = 500
+	maxDeliveries  = 1000
+)
+
+// query is the master's read-model: host actors, alarm actors, notifier
+// actors and the stream push their changes here, and the query API and
+// dashboard read from it with Requests, so no query ever waits on a busy
+// host actor.
+type query struct {
+	hosts       map[string]model.HostStatus
+	alarms      map[string]model.AlarmStatus
+	transitions []model.Event // newest last
+	deliveries  map[string]model.Delivery
+	order       []string // delivery keys, oldest first
+}
+
+func newQuery() actor.Producer {
+	return func() actor.Receiver {
+		return &query{hosts: map[string]model.HostStatus{}, alarms: map[string]model.AlarmStatus{},
+			deliveries: map[string]model.Delivery{}}
+	}
+}
+
+func (q *query) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case statusUpdate:
+		q.hosts[m.Status.Host] = m.Status
+	case alarmUpdate:
+		if m.Status == nil {
+			delete(q.alarms, m.Key)
+		} else {
+			q.alarms[m.Key] = *m.Status
+		}
+	case deliveryUpdate:
+		k := m.D.NotificationID + "|" + m.D.Notifier
+		if _, ok := q.deliveries[k]; !ok {
+			q.order = append(q.order, k)
+			if len(q.order) > maxDeliveries {
+				delete(q.deliveries, q.order[0])
+				q.order = q.order[1:]
+			}
+		}
+		q.deliveries[k] = m.D
+	case publish:
+		if m.Ev.Type == model.EvHostState || m.Ev.Type == model.EvAlarm || m.Ev.Type == model.EvNotification {
+			q.transitions = append(q.transitions, m.Ev)
+			if len(q.transitions) > maxTransitions {
+				q.transitions = q.transitions[len(q.transitions)-maxTransitions:]
+			}
+		}
+	case qServerList:
+		out := make([]model.HostStatus, 0, len(q.hosts))
+		for _, k := range model.SortedKeys(q.hosts) {
+			h := q.hosts[k]
+			h.Samples = nil
+			out = append(out, h)
+		}
+		c.Respond(out)
+	case qServerStatus:
+		h, ok := q.hosts[m.Host]
+		if !ok {
+			c.Respond((*model.HostStatus)(nil))
+			return
+		}
+		c.Respond(&h)
+	case qDownList:
+		out := []model.HostStatus{}
+		for _, k := range model.SortedKeys(q.hosts) {
+			h := q.hosts[k]
+			down := !h.Up
+			var checks []model.CheckStatus
+			for _, ck := range h.Checks {
+				if !ck.Up {
+					checks = append(checks, ck)
+				}
+			}
+			if down || len(checks) > 0 {
+				h.Samples = nil
+				h.Checks = checks
+				out = append(out, h)
+			}
+		}
+		c.Respond(out)
+	case qServiceList:
+		out := []model.ServiceStatus{}
+		for _, k := range model.SortedKeys(q.hosts) {
+			h := q.hosts[k]
+			if m.Host != "" && m.Host != k {
+				continue
+			}
+			for _, s := range h.Samples {
+				if s.Service == model.ServicePort || s.Service == model.ServiceProcess {
+					continue // reported with their check state below
+				}
+				out = append(out, model.ServiceStatus{Host: k, Service: s.Service, Resource: s.Resource, Unit: s.Unit, LastSeen: h.LastSeen})
+			}
+			for _, ck := range h.Checks {
+				up := ck.Up
+				out = append(out, model.ServiceStatus{Host: k, Service: ck.Service, Resource: ck.Service, Unit: ck.Unit, Up: &up, LastSeen: h.LastSeen})
+			}
+		}
+		c.Respond(out)
+	case qAlarms:
+		out := make([]model.AlarmStatus, 0, len(q.alarms))
+		for _, k := range model.SortedKeys(q.alarms) {
+			out = append(out, q.alarms[k])
+		}
+		sort.SliceStable(out, func(i, j int) bool {
+			if out[i].State != out[j].State {
+				return out[i].State == model.AlarmFiring
+			}
+			return out[i].Level > out[j].Level
+		})
+		c.Respond(out)
+	case qTransitions:
+		n := min(max(m.Limit, 1), len(q.transitions))
+		out := make([]model.Event, 0, n)
+		for i := len(q.transitions) - 1; i >= 0 && len(out) < n; i-- {
+			out = append(out, q.transitions[i])
+		}
+		c.Respond(out)
+	case qDeliveries:
+		n := min(max(m.Limit, 1), len(q.order))
+		out := make([]model.Delivery, 0, n)
+		for i := len(q.order) - 1; i >= 0 && len(out) < n; i-- {
+			out = append(out, q.deliveries[q.order[i]])
+		}
+		c.Respond(out)
+	}
+}
+
+// lastValue looks up one attribute in a host status.
+func lastValue(h *model.HostStatus, series, attr string) (float64, bool) {
+	for _, s := range h.Samples {
+		if s.Key() == series || strings.EqualFold(s.Key(), series) {
+			v, ok := s.Values[attr]
+			return v, ok
+		}
+	}
+	return 0, false
+}
+
+func fmtInt(n int64) string {
+	return strconv.FormatInt(n, 10)
+}
