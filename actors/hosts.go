@@ -15,8 +15,8 @@ import (
 
 // compiledRule is a parsed rule with where it came from.
 type compiledRule struct {
-	Rule   *rules.Rule
-	Info   model.RuleInfo
+	Rule *rules.Rule
+	Info model.RuleInfo
 }
 
 // RuleNameRE is what rule names must look like (they become actor IDs and

@@ -87,12 +87,12 @@ type qIngestStats struct{}
 
 // IngestStats counts what the ingest actor accepted and refused.
 type IngestStats struct {
-	Accepted     uint64            `json:"accepted"`
-	Duplicates   uint64            `json:"duplicates"`
-	Gaps         uint64            `json:"gaps"`
-	Rejected     uint64            `json:"rejected"` // unknown agent, bad signature, bad id
-	Malformed    uint64            `json:"malformed"`
-	RateLimited  uint64            `json:"rate_limited"`
-	StoreErrors  uint64            `json:"store_errors"`
+	Accepted     uint64               `json:"accepted"`
+	Duplicates   uint64               `json:"duplicates"`
+	Gaps         uint64               `json:"gaps"`
+	Rejected     uint64               `json:"rejected"` // unknown agent, bad signature, bad id
+	Malformed    uint64               `json:"malformed"`
+	RateLimited  uint64               `json:"rate_limited"`
+	StoreErrors  uint64               `json:"store_errors"`
 	PerAgentSeen map[string]time.Time `json:"agents_last_seen"`
 }
