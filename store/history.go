@@ -1,0 +1,621 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/lookout-mon/lookout/model"
+)
+
+// History layout. Every key is
+//
+//	0x01 'H' <res> <host> 0x00 <series> 0x00 <attr> 0x00 <time>
+//
+// with <res> 'r' (raw), 'm' (1m rollup) or 'h' (1h rollup), <series>
+// "service.resource:unit" and <time> the unix nanoseconds of the point (raw)
+// or of the bucket start (rollups), big-endian with the sign bit flipped so
+// keys sort by time and a range query is one prefix scan. Raw values are 8
+// bytes (float64 bits); rollup values are 32: min, avg, max (float64 bits)
+// and the count (uint64). Every entry carries a badger expiry computed from
+// its own time, so retention holds even for late points.
+
+// Resolutions of stored history.
+const (
+	resRaw    byte = 'r'
+	resMinute byte = 'm'
+	resHour   byte = 'h'
+)
+
+// MaxName caps the length of a host, series or attribute name in history.
+const MaxName = 512
+
+const pointSize = 32
+
+// Point is one point of a history series: a raw value (Min = Avg = Max,
+// N = 1) or the aggregate of N values in the bucket starting at T.
+type Point struct {
+	T             time.Time
+	Min, Avg, Max float64
+	N             int
+}
+
+// merge folds q into p (same bucket).
+func (p *Point) merge(q Point) {
+	if q.N <= 0 {
+		return
+	}
+	if p.N <= 0 {
+		t := p.T
+		*p = q
+		p.T = t
+		return
+	}
+	p.Min = math.Min(p.Min, q.Min)
+	p.Max = math.Max(p.Max, q.Max)
+	total := p.N + q.N
+	p.Avg = (p.Avg*float64(p.N) + q.Avg*float64(q.N)) / float64(total)
+	p.N = total
+}
+
+// encodeTime maps unix nanoseconds to 8 bytes that sort like the times.
+func encodeTime(dst []byte, ns int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(ns)^(1<<63))
+}
+
+func decodeTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+// seriesPrefix returns the key prefix of one series at one resolution.
+func seriesPrefix(res byte, host, series, attr string) []byte {
+	k := make([]byte, 0, 3+len(host)+len(series)+len(attr)+3+8)
+	k = append(k, 0x01, 'H', res)
+	k = append(k, host...)
+	k = append(k, 0)
+	k = append(k, series...)
+	k = append(k, 0)
+	k = append(k, attr...)
+	k = append(k, 0)
+	return k
+}
+
+func histKey(res byte, host, series, attr string, ns int64) []byte {
+	return encodeTime(seriesPrefix(res, host, series, attr), ns)
+}
+
+// histKeyParts is a decoded history key.
+type histKeyParts struct {
+	Res                byte
+	Host, Series, Attr string
+	T                  int64
+}
+
+// parseHistKey decodes a history key built by histKey.
+func parseHistKey(k []byte) (histKeyParts, error) {
+	var p histKeyParts
+	if len(k) < 3+3+8 || k[0] != 0x01 || k[1] != 'H' {
+		return p, fmt.Errorf("store: not a history key: %q", k)
+	}
+	p.Res = k[2]
+	if p.Res != resRaw && p.Res != resMinute && p.Res != resHour {
+		return p, fmt.Errorf("store: history key with unknown resolution %q", p.Res)
+	}
+	body := k[3 : len(k)-8]
+	if len(body) == 0 || body[len(body)-1] != 0 {
+		return p, fmt.Errorf("store: history key without terminator: %q", k)
+	}
+	parts := strings.Split(string(body[:len(body)-1]), "\x00")
+	if len(parts) != 3 {
+		return p, fmt.Errorf("store: history key with %d name parts, want 3: %q", len(parts), k)
+	}
+	p.Host, p.Series, p.Attr = parts[0], parts[1], parts[2]
+	p.T = decodeTime(k[len(k)-8:])
+	return p, nil
+}
+
+func encodePoint(p Point) []byte {
+	b := make([]byte, 0, pointSize)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Min))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Avg))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Max))
+	return binary.BigEndian.AppendUint64(b, uint64(p.N))
+}
+
+// decodePoint decodes a stored value of resolution res (T is left zero).
+func decodePoint(res byte, b []byte) (Point, error) {
+	if res == resRaw {
+		if len(b) != 8 {
+			return Point{}, fmt.Errorf("store: raw history value of %d bytes, want 8", len(b))
+		}
+		v := math.Float64frombits(binary.BigEndian.Uint64(b))
+		return Point{Min: v, Avg: v, Max: v, N: 1}, nil
+	}
+	if len(b) != pointSize {
+		return Point{}, fmt.Errorf("store: rollup history value of %d bytes, want %d", len(b), pointSize)
+	}
+	n := binary.BigEndian.Uint64(b[24:])
+	if n == 0 || n > math.MaxInt32 {
+		return Point{}, fmt.Errorf("store: rollup history value with count %d", n)
+	}
+	return Point{
+		Min: math.Float64frombits(binary.BigEndian.Uint64(b[0:])),
+		Avg: math.Float64frombits(binary.BigEndian.Uint64(b[8:])),
+		Max: math.Float64frombits(binary.BigEndian.Uint64(b[16:])),
+		N:   int(n),
+	}, nil
+}
+
+func checkName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalidKey, what)
+	}
+	if len(s) > MaxName {
+		return fmt.Errorf("%w: %s of %d bytes exceeds %d", ErrInvalidKey, what, len(s), MaxName)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w: %s %q contains a NUL byte", ErrInvalidKey, what, s)
+	}
+	return nil
+}
+
+// bucket is an open rollup bucket held in memory.
+type bucket struct {
+	start int64 // unix nanoseconds; valid when p.N > 0
+	p     Point
+	dirty bool // changed since last written
+}
+
+// seriesAcc holds the open 1m and 1h buckets of one series attribute.
+type seriesAcc struct {
+	m, h bucket
+}
+
+// hostHist holds the open buckets of one host.
+type hostHist struct {
+	mu     sync.Mutex
+	series map[string]*seriesAcc // key: series \x00 attr
+}
+
+// history is the in-memory part of the history: open rollup buckets.
+type history struct {
+	mu    sync.Mutex
+	hosts map[string]*hostHist
+}
+
+func (h *history) init() { h.hosts = make(map[string]*hostHist) }
+
+func (h *history) host(name string, create bool) *hostHist {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hh := h.hosts[name]
+	if hh == nil && create {
+		hh = &hostHist{series: make(map[string]*seriesAcc)}
+		h.hosts[name] = hh
+	}
+	return hh
+}
+
+func (h *history) all() map[string]*hostHist {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]*hostHist, len(h.hosts))
+	for k, v := range h.hosts {
+		out[k] = v
+	}
+	return out
+}
+
+// txnWriter writes entries, committing and starting a new transaction when
+// one grows too big (history writes need no atomicity).
+type txnWriter struct {
+	db  *badger.DB
+	txn *badger.Txn
+}
+
+func newTxnWriter(db *badger.DB) *txnWriter {
+	return &txnWriter{db: db, txn: db.NewTransaction(true)}
+}
+
+func (w *txnWriter) set(e *badger.Entry) error {
+	err := w.txn.SetEntry(e)
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		if err = w.txn.Commit(); err != nil {
+			return err
+		}
+		w.txn = w.db.NewTransaction(true)
+		err = w.txn.SetEntry(e)
+	}
+	return err
+}
+
+// get reads a stored rollup point, zero Point if absent.
+func (w *txnWriter) get(res byte, key []byte) (Point, error) {
+	it, err := w.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Point{}, nil
+	}
+	if err != nil {
+		return Point{}, err
+	}
+	var p Point
+	err = it.Value(func(v []byte) error {
+		var err error
+		p, err = decodePoint(res, v)
+		return err
+	})
+	return p, err
+}
+
+func (w *txnWriter) commit() error { return w.txn.Commit() }
+func (w *txnWriter) discard()      { w.txn.Discard() }
+
+// width and retention of a rollup resolution.
+func (s *Store) resolution(res byte) (width, keep time.Duration) {
+	switch res {
+	case resMinute:
+		return time.Minute, MinuteRollupRetention
+	case resHour:
+		return time.Hour, s.opt.RollupRetention
+	}
+	return 0, s.opt.RawRetention
+}
+
+// entry builds the badger entry of a point, or nil if it already expired.
+func (s *Store) entry(key []byte, val []byte, res byte, t int64, now time.Time) *badger.Entry {
+	width, keep := s.resolution(res)
+	exp := time.Unix(0, t).Add(width + keep)
+	if !exp.After(now) {
+		return nil
+	}
+	e := badger.NewEntry(key, val)
+	e.ExpiresAt = uint64(exp.Unix())
+	return e
+}
+
+func floorNS(t int64, width time.Duration) int64 {
+	w := int64(width)
+	r := t % w
+	if r < 0 {
+		r += w
+	}
+	return t - r
+}
+
+// AddSamples records every value of every sample at t for host: one raw
+// point per value (kept RawRetention), and the value folded into the open 1m
+// and 1h rollup buckets of its series, which are written when the next
+// bucket starts (the open hour also whenever a minute closes), by
+// FlushHistory once idle, and on Close. After a kill -9 the 1m and 1h
+// rollups lose at most the minute that was open. NaN and infinite values are skipped, as are
+// samples whose names are empty or contain NUL. While free space is below
+// MinFreeBytes it writes nothing and returns ErrHistoryReadOnly.
+func (s *Store) AddSamples(host string, t time.Time, samples []model.Sample) error {
+	if err := checkName("host", host); err != nil {
+		return err
+	}
+	if err := s.enterWrite(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if s.historyRO.Load() {
+		return ErrHistoryReadOnly
+	}
+	now := s.opt.Now()
+	ts := t.UnixNano()
+	hh := s.hist.host(host, true)
+	hh.mu.Lock()
+	defer hh.mu.Unlock()
+	w := newTxnWriter(s.db)
+	defer w.discard()
+	var raw [8]byte
+	skipped := 0
+	for _, sm := range samples {
+		series := sm.Key()
+		if checkName("series", series) != nil || strings.IndexByte(sm.Service, 0) >= 0 || strings.IndexByte(sm.Resource, 0) >= 0 {
+			skipped++
+			continue
+		}
+		for attr, v := range sm.Values {
+			if checkName("attribute", attr) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				skipped++
+				continue
+			}
+			binary.BigEndian.PutUint64(raw[:], math.Float64bits(v))
+			if e := s.entry(histKey(resRaw, host, series, attr, ts), append([]byte(nil), raw[:]...), resRaw, ts, now); e != nil {
+				if err := w.set(e); err != nil {
+					return fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
+				}
+			}
+			if err := s.addRollups(w, hh, host, series, attr, ts, v, now); err != nil {
+				return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
+			}
+		}
+	}
+	if err := w.commit(); err != nil {
+		return fmt.Errorf("store: commit history of %s: %w", host, err)
+	}
+	if skipped > 0 {
+		s.log.Debug("history values skipped (bad name or not finite)", "host", host, "skipped", skipped)
+	}
+	return nil
+}
+
+// addRollups folds v at ts into the 1m and 1h buckets of one series.
+// Caller holds hh.mu.
+func (s *Store) addRollups(w *txnWriter, hh *hostHist, host, series, attr string, ts int64, v float64, now time.Time) error {
+	sk := series + "\x00" + attr
+	acc := hh.series[sk]
+	fresh := acc == nil
+	if fresh {
+		acc = &seriesAcc{}
+		hh.series[sk] = acc
+	}
+	vp := Point{Min: v, Avg: v, Max: v, N: 1}
+	for _, res := range [2]byte{resMinute, resHour} {
+		b := &acc.m
+		if res == resHour {
+			b = &acc.h
+		}
+		width, _ := s.resolution(res)
+		start := floorNS(ts, width)
+		switch {
+		case b.p.N > 0 && start == b.start:
+			b.p.merge(vp)
+			b.dirty = true
+		case b.p.N > 0 && start < b.start:
+			// Late point for a bucket already closed: merge into the stored one.
+			key := histKey(res, host, series, attr, start)
+			p, err := w.get(res, key)
+			if err != nil {
+				return err
+			}
+			p.merge(vp)
+			if e := s.entry(key, encodePoint(p), res, start, now); e != nil {
+				if err := w.set(e); err != nil {
+					return err
+				}
+			}
+		default:
+			// New bucket: close the open one, then start from what is stored
+			// (a partial bucket written before a restart), if anything.
+			if b.p.N > 0 {
+				if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
+					return err
+				}
+				if res == resMinute && acc.h.dirty {
+					// A minute closed: persist the open hour so far, so a
+					// crash loses at most a minute of the hour's rollup.
+					if err := s.writeBucket(w, resHour, host, series, attr, &acc.h, now); err != nil {
+						return err
+					}
+				}
+			}
+			p, err := w.get(res, histKey(res, host, series, attr, start))
+			if err != nil {
+				return err
+			}
+			p.merge(vp)
+			*b = bucket{start: start, p: p, dirty: true}
+		}
+	}
+	return nil
+}
+
+// writeBucket writes an open bucket as it is and marks it clean.
+func (s *Store) writeBucket(w *txnWriter, res byte, host, series, attr string, b *bucket, now time.Time) error {
+	if b.p.N <= 0 || !b.dirty {
+		return nil
+	}
+	if e := s.entry(histKey(res, host, series, attr, b.start), encodePoint(b.p), res, b.start, now); e != nil {
+		if err := w.set(e); err != nil {
+			return err
+		}
+	}
+	b.dirty = false
+	return nil
+}
+
+// flushGrace is how long after a bucket's end FlushHistory waits before
+// writing and forgetting it (a later point for it is then merged into the
+// stored bucket).
+const flushGrace = 30 * time.Second
+
+// FlushHistory writes and forgets the rollup buckets that closed (ended
+// more than 30 s ago) without a newer point of their series closing them: a
+// series that stopped reporting. Open buckets stay in memory (the open hour
+// is written each time a minute closes, everything on Close). It runs every
+// minute by itself.
+func (s *Store) FlushHistory() error {
+	if err := s.enterWrite(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if s.historyRO.Load() {
+		return ErrHistoryReadOnly
+	}
+	return s.flush(false)
+}
+
+// flush writes closed buckets and forgets them; with all set it writes the
+// open ones too (Close).
+func (s *Store) flush(all bool) error {
+	now := s.opt.Now()
+	nowNS := now.UnixNano()
+	var errs []error
+	for host, hh := range s.hist.all() {
+		hh.mu.Lock()
+		w := newTxnWriter(s.db)
+		err := func() error {
+			for sk, acc := range hh.series {
+				series, attr, _ := strings.Cut(sk, "\x00")
+				for _, res := range [2]byte{resMinute, resHour} {
+					b := &acc.m
+					if res == resHour {
+						b = &acc.h
+					}
+					if b.p.N == 0 {
+						continue
+					}
+					width, _ := s.resolution(res)
+					closed := b.start+int64(width)+int64(flushGrace) <= nowNS
+					if !closed && !all {
+						continue
+					}
+					if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
+						return err
+					}
+					if closed {
+						*b = bucket{}
+					}
+				}
+				if acc.m.p.N == 0 && acc.h.p.N == 0 {
+					delete(hh.series, sk)
+				}
+			}
+			return w.commit()
+		}()
+		w.discard()
+		hh.mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("host %s: %w", host, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// History returns the points of one attribute of one series
+// ("service.resource:unit") of host with from <= T <= to, oldest first. It
+// reads raw points if from is within RawRetention and step < 1m, else 1m
+// rollups if from is within 48h and step < 1h, else 1h rollups (a rollup
+// point's T is its bucket start; the open buckets are included). With step
+// > 0 the points are then merged into step-wide buckets aligned on the unix
+// epoch: min of mins, average weighted by N, max of maxes.
+func (s *Store) History(host, series, attr string, from, to time.Time, step time.Duration) ([]Point, error) {
+	for _, c := range [][2]string{{"host", host}, {"series", series}, {"attribute", attr}} {
+		if err := checkName(c[0], c[1]); err != nil {
+			return nil, err
+		}
+	}
+	if step < 0 {
+		return nil, fmt.Errorf("store: history step %v is negative", step)
+	}
+	if to.Before(from) {
+		return nil, fmt.Errorf("store: history range ends (%v) before it starts (%v)", to, from)
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	now := s.opt.Now()
+	res := resHour
+	switch {
+	case !from.Before(now.Add(-s.opt.RawRetention)) && step < time.Minute:
+		res = resRaw
+	case !from.Before(now.Add(-MinuteRollupRetention)) && step < time.Hour:
+		res = resMinute
+	}
+	width, _ := s.resolution(res)
+	fromNS, toNS := from.UnixNano(), to.UnixNano()
+	if width > 0 {
+		fromNS = floorNS(fromNS, width)
+	}
+	prefix := seriesPrefix(res, host, series, attr)
+	var pts []Point
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(encodeTime(append([]byte(nil), prefix...), fromNS)); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(prefix)+8 {
+				continue // a longer name that shares this prefix cannot happen (NUL-separated), but be safe
+			}
+			ts := decodeTime(k[len(prefix):])
+			if ts > toNS {
+				break
+			}
+			var p Point
+			if err := item.Value(func(v []byte) error {
+				var err error
+				p, err = decodePoint(res, v)
+				return err
+			}); err != nil {
+				return fmt.Errorf("point at %d: %w", ts, err)
+			}
+			p.T = time.Unix(0, ts)
+			pts = append(pts, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
+	}
+	if res != resRaw {
+		pts = s.overlayOpen(pts, res, host, series, attr, fromNS, toNS)
+	}
+	if step > width {
+		pts = downsample(pts, step)
+	}
+	return pts, nil
+}
+
+// overlayOpen replaces or adds the open in-memory bucket of the series,
+// which supersedes what is stored for the same bucket start.
+func (s *Store) overlayOpen(pts []Point, res byte, host, series, attr string, fromNS, toNS int64) []Point {
+	hh := s.hist.host(host, false)
+	if hh == nil {
+		return pts
+	}
+	hh.mu.Lock()
+	acc := hh.series[series+"\x00"+attr]
+	var b bucket
+	if acc != nil {
+		b = acc.m
+		if res == resHour {
+			b = acc.h
+		}
+	}
+	hh.mu.Unlock()
+	if b.p.N <= 0 || b.start < fromNS || b.start > toNS {
+		return pts
+	}
+	p := b.p
+	p.T = time.Unix(0, b.start)
+	i := sort.Search(len(pts), func(i int) bool { return pts[i].T.UnixNano() >= b.start })
+	if i < len(pts) && pts[i].T.UnixNano() == b.start {
+		pts[i] = p
+		return pts
+	}
+	pts = append(pts, Point{})
+	copy(pts[i+1:], pts[i:])
+	pts[i] = p
+	return pts
+}
+
+// downsample merges time-ordered points into step-wide buckets aligned on
+// the unix epoch; each output point's T is its bucket start.
+func downsample(pts []Point, step time.Duration) []Point {
+	if step <= 0 || len(pts) == 0 {
+		return pts
+	}
+	out := make([]Point, 0, len(pts))
+	for _, p := range pts {
+		start := floorNS(p.T.UnixNano(), step)
+		if n := len(out); n > 0 && out[n-1].T.UnixNano() == start {
+			out[n-1].merge(p)
+			continue
+		}
+		q := p
+		q.T = time.Unix(0, start)
+		out = append(out, q)
+	}
+	return out
+}
