@@ -1,0 +1,528 @@
+// Package agent is the Lookout agent: it runs on every monitored host,
+// measures it with one collector per resource family (cpu, load, memory,
+// swap, disk, inodes, disk io, network, uptime, TCP ports, processes,
+// heartbeat) and pushes ed25519-signed, seq-numbered reports to every
+// configured master over hollywood remote.
+//
+// Actor tree (one hollywood engine of its own, listening on Config.Listen so
+// masters can ack):
+//
+//	agent                      builds a model.Report per collection, hands it to every uplink
+//	├── collector/<family>     own ticker; runs its collectors off-actor, pipes results back
+//	└── uplink/<n>             per master: bounded outbox, sign+send, resend until acked
+//
+// Delivery is at-least-once on top of hollywood's at-most-once remote: every
+// report has a seq that is never reused (reserved in blocks in a seq file),
+// each uplink keeps unacknowledged reports in a bounded outbox, resends them
+// go-back-N (a contiguous run from the oldest, re-signed with the current
+// Oldest, so a master that applies only in-order or Oldest==Seq reports can
+// always catch up), and drops the oldest, counted exactly, when full.
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/remote"
+
+	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// Default collection intervals, used for zero fields of IntervalConfig.
+var DefaultIntervals = configs.IntervalConfig{
+	CPU:       5 * time.Second,
+	Memory:    10 * time.Second,
+	Disk:      30 * time.Second,
+	Network:   10 * time.Second,
+	Uptime:    60 * time.Second,
+	Ports:     10 * time.Second,
+	Processes: 10 * time.Second,
+	Heartbeat: 10 * time.Second,
+}
+
+// maxRestarts is given to every actor: hollywood v1.0.5 crashes the process
+// when MaxRestarts is exceeded, and our recover middleware keeps actors from
+// restarting anyway.
+const maxRestarts = 1 << 30
+
+// Options configures an agent.
+type Options struct {
+	// Config is the agent section of the config; zero fields get defaults.
+	Config configs.AgentConfig
+	// DataDir holds the seq file, <DataDir>/agent-<name>.seq.
+	DataDir string
+	// Key signs every report.
+	Key ed25519.PrivateKey
+	// TLS secures the agent's remote engine (listener and dials to masters);
+	// nil means plaintext (the caller has checked insecure_loopback).
+	TLS *tls.Config
+	// Logger receives the agent's logs (slog.Default when nil).
+	Logger *slog.Logger
+	// Debug, if set, receives every report as one JSON line when it is built.
+	Debug func(string)
+}
+
+// Stats is a snapshot of an agent's counters.
+type Stats struct {
+	Agent string `json:"agent"`
+	// Reports is how many reports were built since start; LastSeq the seq of
+	// the last one.
+	Reports uint64 `json:"reports"`
+	LastSeq uint64 `json:"last_seq"`
+	// Uplinks has one entry per master, in config order.
+	Uplinks []UplinkStats `json:"uplinks"`
+	// Collectors has the last run of every collector, by name.
+	Collectors map[string]CollectorStats `json:"collectors"`
+}
+
+// CollectorStats records a collector's runs, as node_exporter's scrape
+// wrapper does.
+type CollectorStats struct {
+	Runs         uint64        `json:"runs"`
+	Errors       uint64        `json:"errors"`
+	LastDuration time.Duration `json:"last_duration"`
+	LastError    string        `json:"last_error,omitempty"`
+}
+
+// Agent is a running agent.
+type Agent struct {
+	name, host string
+	addr       string
+	engine     *actor.Engine
+	remote     *remote.Remote
+	pid        *actor.PID
+	log        *slog.Logger
+
+	reports atomic.Uint64
+	lastSeq atomic.Uint64
+	slots   []*statsSlot
+
+	cmu   sync.Mutex
+	cstat map[string]CollectorStats
+
+	stopOnce sync.Once
+}
+
+// Start validates o, reserves a seq block, starts the agent's engine
+// listening on o.Config.Listen and spawns the actor tree.
+func Start(o Options) (*Agent, error) {
+	cfg := o.Config
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Name == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return nil, errors.New("agent: name is empty and the hostname is unknown: set agent.name")
+		}
+		cfg.Name = h
+	}
+	if cfg.Host == "" {
+		cfg.Host = cfg.Name
+	}
+	log = log.With("agent", cfg.Name)
+	var errs []error
+	if len(cfg.Masters) == 0 {
+		errs = append(errs, errors.New("agent.masters is empty: the agent has nowhere to send reports"))
+	}
+	for _, m := range cfg.Masters {
+		if _, _, err := net.SplitHostPort(m); err != nil {
+			errs = append(errs, fmt.Errorf("agent.masters: %q is not host:port: %w", m, err))
+		}
+	}
+	if len(o.Key) != ed25519.PrivateKeySize {
+		errs = append(errs, fmt.Errorf("agent key is %d bytes, want an ed25519 private key (%d bytes)", len(o.Key), ed25519.PrivateKeySize))
+	}
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("agent data dir is empty"))
+	}
+	for _, p := range cfg.Ports {
+		if p.Name == "" || p.Port <= 0 || p.Port > 65535 {
+			errs = append(errs, fmt.Errorf("agent.ports: check %q needs a name and a port in 1..65535 (got %d)", p.Name, p.Port))
+		}
+	}
+	for _, p := range cfg.Processes {
+		if p.Name == "" || p.Match == "" {
+			errs = append(errs, fmt.Errorf("agent.processes: check %q needs a name and a match glob", p.Name))
+		}
+	}
+	addr, err := concreteListen(cfg.Listen)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("agent: invalid options: %w", err)
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: create data dir: %w", err)
+	}
+	seq, err := openSeq(filepath.Join(o.DataDir, "agent-"+cfg.Name+".seq"), seqBlock)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+
+	rcfg := remote.NewConfig()
+	if o.TLS != nil {
+		rcfg = rcfg.WithTLS(o.TLS)
+	}
+	r := remote.New(addr, rcfg)
+	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+	if err != nil {
+		return nil, fmt.Errorf("agent: start remote on %s: %w", addr, err)
+	}
+	a := &Agent{name: cfg.Name, host: cfg.Host, addr: addr, engine: e, remote: r, log: log, cstat: map[string]CollectorStats{}}
+	for range cfg.Masters {
+		a.slots = append(a.slots, &statsSlot{})
+	}
+	for i, m := range cfg.Masters {
+		a.slots[i].set(UplinkStats{Master: m})
+	}
+	firstSeq := seq.next
+	aa := &agentActor{a: a, cfg: cfg, key: o.Key, seq: seq, debug: o.Debug}
+	a.pid = e.Spawn(func() actor.Receiver { return aa }, "agent", actor.WithID(cfg.Name),
+		actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "agent")))
+	log.Info("agent started", "listen", addr, "masters", cfg.Masters, "host", cfg.Host, "first_seq", firstSeq)
+	return a, nil
+}
+
+// Addr returns the address the agent's engine listens on (masters' acks
+// arrive there).
+func (a *Agent) Addr() string { return a.addr }
+
+// Stop stops the actor tree and the remote listener. It is safe to call more
+// than once.
+func (a *Agent) Stop() {
+	a.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		select {
+		case <-a.engine.PoisonCtx(ctx, a.pid).Done():
+		case <-ctx.Done():
+		}
+		a.remote.Stop().Wait()
+		a.log.Info("agent stopped", "reports", a.reports.Load())
+	})
+}
+
+// Stats returns a snapshot of the agent's counters.
+func (a *Agent) Stats() Stats {
+	s := Stats{Agent: a.name, Reports: a.reports.Load(), LastSeq: a.lastSeq.Load()}
+	for _, sl := range a.slots {
+		s.Uplinks = append(s.Uplinks, sl.get())
+	}
+	a.cmu.Lock()
+	s.Collectors = make(map[string]CollectorStats, len(a.cstat))
+	for k, v := range a.cstat {
+		s.Collectors[k] = v
+	}
+	a.cmu.Unlock()
+	return s
+}
+
+// dropped sums the reports dropped by every uplink.
+func (a *Agent) dropped() uint64 {
+	var n uint64
+	for _, sl := range a.slots {
+		n += sl.get().Dropped
+	}
+	return n
+}
+
+// recordRun stores one collector run.
+func (a *Agent) recordRun(name string, d time.Duration, err error) {
+	a.cmu.Lock()
+	defer a.cmu.Unlock()
+	s := a.cstat[name]
+	s.Runs++
+	s.LastDuration = d
+	s.LastError = ""
+	if err != nil {
+		s.Errors++
+		s.LastError = err.Error()
+	}
+	a.cstat[name] = s
+}
+
+// concreteListen checks that listen names a concrete host (masters dial
+// back to it, so 0.0.0.0 or an empty host cannot work) and replaces port 0
+// with a free port on that host.
+func concreteListen(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("agent.listen %q is not host:port: %w", listen, err)
+	}
+	if host == "" {
+		return "", fmt.Errorf("agent.listen %q has no host: masters reply to this address, so give a concrete one (e.g. 127.0.0.1:7471)", listen)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return "", fmt.Errorf("agent.listen %q is a wildcard address: masters reply to this address, so give a concrete one", listen)
+	}
+	if port != "0" {
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return "", fmt.Errorf("agent.listen %q: port must be 0..65535", listen)
+		}
+		return listen, nil
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return "", fmt.Errorf("agent.listen %q: find a free port: %w", listen, err)
+	}
+	free := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return net.JoinHostPort(host, strconv.Itoa(free)), nil
+}
+
+// recoverMW keeps an actor alive through a panic in Receive: it logs the
+// panic with its stack and drops the message, so hollywood never restarts
+// the actor (restarts lose state, and exceeding MaxRestarts crashes v1.0.5).
+func recoverMW(log *slog.Logger, name string) actor.MiddlewareFunc {
+	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
+		return func(c *actor.Context) {
+			defer func() {
+				if v := recover(); v != nil {
+					log.Error("actor panicked; message dropped, actor continues",
+						"actor", name, "panic", fmt.Sprint(v), "message", fmt.Sprintf("%T", c.Message()),
+						"stack", string(debug.Stack()))
+				}
+			}()
+			next(c)
+		}
+	}
+}
+
+// family is a group of collectors sharing one interval and one actor.
+type family struct {
+	name       string
+	interval   time.Duration
+	collectors []Collector
+}
+
+// families builds the collector families from cfg.
+func families(cfg configs.AgentConfig, dropped func() uint64) []family {
+	iv := cfg.Intervals
+	d := func(v, def time.Duration) time.Duration {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	fs := []family{
+		{"cpu", d(iv.CPU, DefaultIntervals.CPU), []Collector{NewCPUCollector(), NewLoadCollector()}},
+		{"memory", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewMemoryCollector(), NewSwapCollector()}},
+		{"disk", d(iv.Disk, DefaultIntervals.Disk), []Collector{NewDiskCollector(cfg.ExcludeFSTypes)}},
+		{"network", d(iv.Network, DefaultIntervals.Network), []Collector{NewNetworkCollector(cfg.ExcludeInterfaces)}},
+		{"uptime", d(iv.Uptime, DefaultIntervals.Uptime), []Collector{NewUptimeCollector()}},
+		{"heartbeat", d(iv.Heartbeat, DefaultIntervals.Heartbeat), []Collector{&HeartbeatCollector{Dropped: dropped}}},
+	}
+	if len(cfg.Ports) > 0 {
+		fs = append(fs, family{"ports", d(iv.Ports, DefaultIntervals.Ports), []Collector{NewPortCollector(cfg.Ports)}})
+	}
+	if len(cfg.Processes) > 0 {
+		fs = append(fs, family{"processes", d(iv.Processes, DefaultIntervals.Processes), []Collector{NewProcessCollector(cfg.Processes)}})
+	}
+	return fs
+}
+
+// collected is a family's result, sent by its collector actor to the agent.
+type collected struct {
+	family  string
+	samples []model.Sample
+	checks  []model.Check
+}
+
+// agentActor turns collections into reports and hands them to the uplinks.
+type agentActor struct {
+	a     *Agent
+	cfg   configs.AgentConfig
+	key   ed25519.PrivateKey
+	seq   *seqAlloc
+	debug func(string)
+
+	uplinks     []*actor.PID
+	lastSeqErrL time.Time
+}
+
+// Receive implements actor.Receiver.
+func (g *agentActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		g.spawnChildren(c)
+	case collected:
+		g.report(c, m)
+	}
+}
+
+// spawnChildren starts one uplink per master and one collector actor per
+// family.
+func (g *agentActor) spawnChildren(c *actor.Context) {
+	log := g.a.log
+	resendAfter := g.cfg.ResendAfter
+	if resendAfter <= 0 {
+		resendAfter = DefaultResendAfter
+	}
+	for i, m := range g.cfg.Masters {
+		ul := log.With("master", m)
+		ua := &uplinkActor{
+			core:   newUplinkCore(m, g.cfg.Name, g.key, g.cfg.OutboxSize, resendAfter, ul),
+			target: actor.NewPID(m, wire.IngestID),
+			tick:   resendTickFor(resendAfter),
+			pub:    g.a.slots[i],
+		}
+		pid := c.SpawnChild(func() actor.Receiver { return ua }, "uplink", actor.WithID(strconv.Itoa(i)),
+			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(ul, "uplink")))
+		g.uplinks = append(g.uplinks, pid)
+	}
+	for _, f := range families(g.cfg, g.a.dropped) {
+		ca := &collectorActor{fam: f, a: g.a, log: log.With("family", f.name)}
+		c.SpawnChild(func() actor.Receiver { return ca }, "collector", actor.WithID(f.name),
+			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "collector/"+f.name)))
+	}
+}
+
+// report builds one report from a collection and hands it to every uplink.
+func (g *agentActor) report(c *actor.Context, m collected) {
+	if len(m.samples) == 0 && len(m.checks) == 0 {
+		return
+	}
+	seq, err := g.seq.Next()
+	if err != nil && time.Since(g.lastSeqErrL) > time.Minute {
+		g.lastSeqErrL = time.Now()
+		g.a.log.Error("cannot persist the seq reservation; reporting anyway, but a restart now could reuse seqs", "err", err)
+	}
+	r := &model.Report{
+		Version: model.ProtocolVersion,
+		Agent:   g.cfg.Name,
+		Host:    g.cfg.Host,
+		Seq:     seq,
+		Time:    time.Now().UnixNano(),
+		Samples: m.samples,
+		Checks:  m.checks,
+	}
+	g.a.reports.Add(1)
+	g.a.lastSeq.Store(seq)
+	if g.debug != nil {
+		if b, err := json.Marshal(r); err == nil {
+			g.debug(string(b))
+		}
+	}
+	for _, pid := range g.uplinks {
+		c.Send(pid, r) // shared read-only; uplinks copy before changing fields
+	}
+}
+
+// collectTick asks a collector actor to collect.
+type collectTick struct{}
+
+// collectDone carries a finished collection back into the collector actor.
+type collectDone struct {
+	res  collected
+	errs []error
+}
+
+// collectorActor runs one family on its ticker. Collections (file reads,
+// TCP connects) run in a goroutine so Receive never blocks; a tick that
+// arrives while one is running is skipped.
+type collectorActor struct {
+	fam    family
+	a      *Agent
+	log    *slog.Logger
+	busy   bool
+	rep    actor.SendRepeater
+	hasRep bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	errAt  map[string]time.Time
+}
+
+// Receive implements actor.Receiver.
+func (f *collectorActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		f.ctx, f.cancel = context.WithCancel(context.Background())
+		f.errAt = map[string]time.Time{}
+		f.rep = c.SendRepeat(c.PID(), collectTick{}, f.fam.interval)
+		f.hasRep = true
+		c.Send(c.PID(), collectTick{}) // first sample now, not one interval later
+	case actor.Stopped:
+		if f.hasRep {
+			f.rep.Stop()
+		}
+		if f.cancel != nil {
+			f.cancel()
+		}
+	case collectTick:
+		if f.busy {
+			f.log.Debug("previous collection still running, tick skipped")
+			return
+		}
+		f.busy = true
+		self, eng := c.PID(), c.Engine()
+		go func() { eng.Send(self, f.run()) }()
+	case collectDone:
+		f.busy = false
+		f.logErrors(m.errs)
+		c.Send(c.Parent(), m.res)
+	}
+}
+
+// run collects every collector of the family once (off the actor).
+func (f *collectorActor) run() collectDone {
+	timeout := max(2*f.fam.interval, 30*time.Second)
+	ctx, cancel := context.WithTimeout(f.ctx, timeout)
+	defer cancel()
+	d := collectDone{res: collected{family: f.fam.name}}
+	for _, col := range f.fam.collectors {
+		start := time.Now()
+		var (
+			s   []model.Sample
+			ck  []model.Check
+			err error
+		)
+		if cc, ok := col.(CheckCollector); ok {
+			s, ck, err = cc.CollectChecks(ctx)
+		} else {
+			s, err = col.Collect(ctx)
+		}
+		f.a.recordRun(col.Name(), time.Since(start), err)
+		if err != nil {
+			d.errs = append(d.errs, err)
+		}
+		d.res.samples = append(d.res.samples, s...)
+		d.res.checks = append(d.res.checks, ck...)
+	}
+	return d
+}
+
+// logErrors logs collector errors at WARN, each distinct message at most
+// once per 10 minutes, so a permanently failing collector does not flood.
+func (f *collectorActor) logErrors(errs []error) {
+	now := time.Now()
+	for _, err := range errs {
+		key := err.Error()
+		if t, ok := f.errAt[key]; ok && now.Sub(t) < 10*time.Minute {
+			continue
+		}
+		f.errAt[key] = now
+		f.log.Warn("collector failed", "err", err)
+	}
+	if len(f.errAt) > 100 { // bound memory if messages vary
+		clear(f.errAt)
+	}
+}

@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// BenchmarkCollectCycle runs every machine collector once per iteration, as
+// the agent does over one cycle of all intervals, and reports the size of the
+// signed report those samples make (bytes/report).
+func BenchmarkCollectCycle(b *testing.B) {
+	fams := families(configs.AgentConfig{}, func() uint64 { return 0 })
+	ctx := context.Background()
+	var cols []Collector
+	for _, f := range fams {
+		cols = append(cols, f.collectors...)
+	}
+	for _, c := range cols { // prime the rate collectors
+		if _, err := c.Collect(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_, priv := testKey(b)
+	var bytes, reports int
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r := &model.Report{Version: model.ProtocolVersion, Agent: "bench", Host: "bench", Seq: uint64(i + 1)}
+		for _, c := range cols {
+			s, err := c.Collect(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Samples = append(r.Samples, s...)
+		}
+		m, err := wire.SignReport(priv, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += len(m.Value)
+		reports++
+	}
+	b.ReportMetric(float64(bytes)/float64(reports), "bytes/report")
+}

@@ -1,0 +1,228 @@
+package agent
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// Uplink defaults.
+const (
+	DefaultOutboxSize  = 1000
+	DefaultResendAfter = 2 * time.Second
+	// resendBatch caps the reports resent per tick, so a master coming back
+	// after an outage is not flooded with the whole outbox at once.
+	resendBatch = 200
+	// rejectLogEvery rate-limits the ERROR logged for rejected reports.
+	rejectLogEvery = time.Minute
+)
+
+// UplinkStats is the state of one master's uplink.
+type UplinkStats struct {
+	Master string `json:"master"`
+	// Queued is the number of reports not yet acknowledged.
+	Queued int `json:"queued"`
+	// Sent counts first sends; Resent counts sends after ResendAfter.
+	Sent   uint64 `json:"sent"`
+	Resent uint64 `json:"resent"`
+	// AckedSeq is the highest seq the master acknowledged.
+	AckedSeq uint64 `json:"acked_seq"`
+	// Dropped is the exact number of reports dropped from the full outbox.
+	Dropped uint64 `json:"dropped"`
+	// SignErrors counts reports that could not be encoded (too large).
+	SignErrors uint64 `json:"sign_errors,omitempty"`
+	// LastReject is the master's last rejection reason, if any.
+	LastReject string `json:"last_reject,omitempty"`
+}
+
+// uplinkCore is the uplink's logic without the actor: outbox, signing, ack
+// and resend bookkeeping. Every method returns the messages to send, so
+// tests drive it with a fake clock.
+type uplinkCore struct {
+	master      string
+	agent       string
+	key         ed25519.PrivateKey
+	out         *outbox
+	resendAfter time.Duration
+	batch       int
+	log         *slog.Logger
+
+	stats       UplinkStats
+	lastRejectL time.Time
+}
+
+// newUplinkCore returns the core of the uplink to master.
+func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resendAfter time.Duration, log *slog.Logger) *uplinkCore {
+	if size <= 0 {
+		size = DefaultOutboxSize
+	}
+	if resendAfter <= 0 {
+		resendAfter = DefaultResendAfter
+	}
+	return &uplinkCore{
+		master: master, agent: agent, key: key,
+		out: newOutbox(size), resendAfter: resendAfter, batch: resendBatch,
+		log: log, stats: UplinkStats{Master: master},
+	}
+}
+
+// push queues r (the caller must not modify it afterwards) and returns it
+// signed for sending now. A report too large to sign is dropped with an
+// error log (it can never be delivered), and nil is returned.
+func (u *uplinkCore) push(r *model.Report, now time.Time) *anypb.Any {
+	u.out.Add(r)
+	u.stats.Dropped = u.out.dropped
+	u.out.MarkSent(r.Seq, now)
+	msg := u.sign(r)
+	if msg != nil {
+		u.stats.Sent++
+	}
+	u.stats.Queued = u.out.Len()
+	return msg
+}
+
+// sign encodes r as it is sent now: Oldest is the lowest seq still queued
+// (so a master that missed dropped or acknowledged-elsewhere seqs may apply
+// it) and Dropped the current exact drop count. r itself is left unchanged
+// (it is shared by every uplink).
+func (u *uplinkCore) sign(r *model.Report) *anypb.Any {
+	c := *r
+	c.Oldest = u.out.Oldest()
+	if c.Oldest == 0 || c.Oldest > c.Seq {
+		c.Oldest = c.Seq
+	}
+	c.Dropped = u.out.dropped
+	msg, err := wire.SignReport(u.key, &c)
+	if err != nil {
+		u.stats.SignErrors++
+		u.log.Error("cannot sign report, dropping it", "seq", r.Seq, "samples", len(r.Samples), "err", err)
+		u.remove(r.Seq)
+		return nil
+	}
+	return msg
+}
+
+// remove deletes one seq from the outbox (an undeliverable report).
+func (u *uplinkCore) remove(seq uint64) {
+	for i, e := range u.out.entries {
+		if e.rep.Seq == seq {
+			u.out.entries = append(u.out.entries[:i], u.out.entries[i+1:]...)
+			return
+		}
+	}
+}
+
+// ack applies an acknowledgement from the master.
+func (u *uplinkCore) ack(a model.Ack, now time.Time) {
+	if a.Agent != "" && a.Agent != u.agent {
+		u.log.Warn("ack for another agent ignored", "ack_agent", a.Agent)
+		return
+	}
+	if a.Reject != "" {
+		u.stats.LastReject = a.Reject
+		if now.Sub(u.lastRejectL) >= rejectLogEvery || u.lastRejectL.IsZero() {
+			u.lastRejectL = now
+			u.log.Error("master rejects this agent's reports; keeping them queued until the master's config is fixed",
+				"reason", a.Reject, "queued", u.out.Len())
+		}
+		return
+	}
+	u.stats.LastReject = ""
+	u.out.Ack(a.Seq)
+	if a.Seq > u.stats.AckedSeq {
+		u.stats.AckedSeq = a.Seq
+	}
+	u.stats.Queued = u.out.Len()
+}
+
+// handleAck decodes a message from the master (an Ack) and applies it.
+func (u *uplinkCore) handleAck(m *anypb.Any, now time.Time) error {
+	var a model.Ack
+	if err := wire.Decode(m, wire.TypeAck, &a); err != nil {
+		return fmt.Errorf("decode ack: %w", err)
+	}
+	u.ack(a, now)
+	return nil
+}
+
+// resend returns the queued reports due for resending, in seq order, at most
+// one batch.
+func (u *uplinkCore) resend(now time.Time) []*anypb.Any {
+	due := u.out.Due(now, u.resendAfter, u.batch)
+	out := make([]*anypb.Any, 0, len(due))
+	for _, r := range due {
+		if m := u.sign(r); m != nil {
+			out = append(out, m)
+			u.stats.Resent++
+		}
+	}
+	u.stats.Queued = u.out.Len()
+	return out
+}
+
+// uplinkTick triggers a resend pass.
+type uplinkTick struct{}
+
+// uplinkActor owns one master's uplinkCore: it sends reports handed over by
+// the agent actor, resends on a ticker and applies acks from the master.
+type uplinkActor struct {
+	core   *uplinkCore
+	target *actor.PID
+	tick   time.Duration
+	pub    *statsSlot
+	rep    actor.SendRepeater
+	hasRep bool
+}
+
+// statsSlot publishes one uplink's stats to Agent.Stats without messaging.
+type statsSlot struct {
+	mu sync.Mutex
+	s  UplinkStats
+}
+
+func (s *statsSlot) set(v UplinkStats) { s.mu.Lock(); s.s = v; s.mu.Unlock() }
+func (s *statsSlot) get() UplinkStats  { s.mu.Lock(); defer s.mu.Unlock(); return s.s }
+
+// Receive implements actor.Receiver.
+func (u *uplinkActor) Receive(c *actor.Context) {
+	now := time.Now()
+	switch m := c.Message().(type) {
+	case actor.Started:
+		u.rep = c.SendRepeat(c.PID(), uplinkTick{}, u.tick)
+		u.hasRep = true
+	case actor.Stopped:
+		if u.hasRep {
+			u.rep.Stop()
+		}
+	case *model.Report:
+		if msg := u.core.push(m, now); msg != nil {
+			c.Send(u.target, msg)
+		}
+	case uplinkTick:
+		for _, msg := range u.core.resend(now) {
+			c.Send(u.target, msg)
+		}
+	case *anypb.Any:
+		if err := u.core.handleAck(m, now); err != nil {
+			u.core.log.Warn("bad message from master", "err", err)
+		}
+	case actor.Initialized, actor.InternalError:
+	default:
+		u.core.log.Debug("uplink ignores message", "type", fmt.Sprintf("%T", m))
+	}
+	u.pub.set(u.core.stats)
+}
+
+// resendTickFor picks the resend ticker period: often enough that a due
+// report waits at most a quarter of resendAfter, bounded to 50ms..1s.
+func resendTickFor(resendAfter time.Duration) time.Duration {
+	return min(max(resendAfter/4, 50*time.Millisecond), time.Second)
+}
