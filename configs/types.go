@@ -196,7 +196,7 @@ type IRCChannel struct {
 // SMSConfig is one SMS notifier.
 type SMSConfig struct {
 	Name     string   `koanf:"name" json:"name"`
-	Provider string   `koanf:"provider" json:"provider"` // "twilio" or "http"
+	Provider string   `koanf:"provider" json:"provider"`   // "twilio" or "http"
 	MinLevel string   `koanf:"min_level" json:"min_level"` // default CRIT
 	To       []string `koanf:"to" json:"to"`
 	// MaxLength: longer texts are cut (default 160 GSM-7 chars; "segments" below).
@@ -247,9 +247,9 @@ type AgentConfig struct {
 	Listen           string         `koanf:"listen" json:"listen"`
 	InsecureLoopback bool           `koanf:"insecure_loopback" json:"insecure_loopback"`
 	TLS              TLSFiles       `koanf:"tls" json:"tls"`
-	Masters          []string       `koanf:"masters" json:"masters"` // ingest addresses
-	OutboxSize       int            `koanf:"outbox_size" json:"outbox_size"`     // default 1000 reports per master
-	ResendAfter      time.Duration  `koanf:"resend_after" json:"resend_after"`   // default 2s
+	Masters          []string       `koanf:"masters" json:"masters"`           // ingest addresses
+	OutboxSize       int            `koanf:"outbox_size" json:"outbox_size"`   // default 1000 reports per master
+	ResendAfter      time.Duration  `koanf:"resend_after" json:"resend_after"` // default 2s
 	Intervals        IntervalConfig `koanf:"intervals" json:"intervals"`
 	Ports            []PortCheck    `koanf:"ports" json:"ports"`
 	Processes        []ProcessCheck `koanf:"processes" json:"processes"`
@@ -316,7 +316,7 @@ type ClusterConfig struct {
 	Listen           string        `koanf:"listen" json:"listen"`
 	InsecureLoopback bool          `koanf:"insecure_loopback" json:"insecure_loopback"`
 	TLS              TLSFiles      `koanf:"tls" json:"tls"`
-	Peers            []string      `koanf:"peers" json:"peers"` // other masters' cluster addresses
+	Peers            []string      `koanf:"peers" json:"peers"`         // other masters' cluster addresses
 	Heartbeat        time.Duration `koanf:"heartbeat" json:"heartbeat"` // default 500ms
 	// PeerTimeout: a member silent this long is considered dead (default 1.5s).
 	PeerTimeout time.Duration `koanf:"peer_timeout" json:"peer_timeout"`
