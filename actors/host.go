@@ -58,7 +58,7 @@ func newHost(cfg HostsConfig, name string, rulesFn func() []*compiledRule) actor
 		h := &host{cfg: cfg, name: name, rulesFn: rulesFn, samples: map[string]model.Sample{},
 			alarms: map[string]*compiledRule{}}
 		h.sup = Supervisor{Name: "host/" + name, Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm,
-			OnRestart: cfg.OnRestart, Intensity: 5, Window: 10 * time.Second}
+			OnRestart: cfg.OnRestart, Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
 		return h
 	}
 }
@@ -293,7 +293,7 @@ func (h *host) tick(c *actor.Context) {
 	if changed {
 		h.save()
 		h.pushStatus(c, true)
-	} else if h.dirty && now.Sub(h.lastPub) >= time.Second {
+	} else if h.dirty && time.Since(h.lastPub) >= time.Second {
 		h.pushStatus(c, false)
 	}
 }
@@ -351,7 +351,7 @@ func HostLoad(samples []model.Sample) float64 {
 func (h *host) pushStatus(c *actor.Context, stateChange bool) {
 	st := h.status()
 	h.dirty = false
-	h.lastPub = h.now()
+	h.lastPub = time.Now() // wall time: throttling must not depend on the (test) clock
 	if h.cfg.Query != nil {
 		c.Send(h.cfg.Query, statusUpdate{Status: st})
 	}
@@ -360,6 +360,6 @@ func (h *host) pushStatus(c *actor.Context, stateChange bool) {
 		if stateChange {
 			ty = model.EvHostState
 		}
-		c.Send(h.cfg.Stream, publish{Ev: model.Event{Type: ty, Time: h.lastPub, Host: h.name, Status: &st}})
+		c.Send(h.cfg.Stream, publish{Ev: model.Event{Type: ty, Time: h.now(), Host: h.name, Status: &st}})
 	}
 }

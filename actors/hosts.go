@@ -41,6 +41,8 @@ type HostsConfig struct {
 	// Inject, if set, is consulted by host actors for every report: a test
 	// hook that panics on demand (the restart tests use it).
 	Inject func(host string, r *model.Report)
+	// StormBackoff is the first parking time after a restart storm.
+	StormBackoff time.Duration
 }
 
 // hostsSup owns one host actor per host (spawned on first report or from
@@ -55,7 +57,7 @@ func newHostsSup(cfg HostsConfig) actor.Producer {
 	return func() actor.Receiver {
 		h := &hostsSup{cfg: cfg, rules: map[string]*compiledRule{}}
 		h.sup = Supervisor{Name: "hosts", Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm, OnRestart: cfg.OnRestart,
-			Intensity: 5, Window: 10 * time.Second}
+			Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
 		return h
 	}
 }

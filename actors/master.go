@@ -41,6 +41,9 @@ type MasterOptions struct {
 	Tick               time.Duration // default 1s
 	Now                func() time.Time
 	Inject             func(host string, r *model.Report)
+	// StormBackoff is how long a child that exceeded its restart intensity
+	// stays parked at first (doubling up to 5m); default 5s.
+	StormBackoff time.Duration
 }
 
 // Master is a running master: an actor engine with the supervised tree.
@@ -131,7 +134,8 @@ func (r *root) Receive(c *actor.Context) {
 			Notifiers: refs, Maintenance: o.Maintenance, Now: o.Now}), 0)
 		r.sup.Spawn(c, "hosts", "main", newHostsSup(HostsConfig{Store: o.Store, Log: o.Log.With("actor", "hosts"), Router: p["router"],
 			Query: p["query"], Stream: p["stream"], HostTimeout: o.HostTimeout, PersistentDowntime: o.PersistentDowntime,
-			ConfigRules: o.Rules, Debug: o.Debug, Now: o.Now, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Inject: o.Inject}), 0)
+			ConfigRules: o.Rules, Debug: o.Debug, Now: o.Now, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Inject: o.Inject,
+			StormBackoff: o.StormBackoff}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
 			Stream: p["stream"], Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
 			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now}), 0)
@@ -159,7 +163,7 @@ func (n *notifiersSup) Receive(c *actor.Context) {
 		for _, nf := range n.o.Notifiers {
 			key := notify.Key(nf)
 			n.sup.Spawn(c, "notifier", key, newNotifierActor(NotifierActorConfig{Notifier: nf, Store: n.o.Store,
-				Log: n.o.Log.With("notifier", key), Router: n.p["router"], Query: n.p["query"],
+				Log: n.o.Log, Router: n.p["router"], Query: n.p["query"],
 				RetryMin: n.o.RetryMin, RetryMax: n.o.RetryMax, FailWarnAfter: n.o.FailWarnAfter, GiveUpAfter: n.o.GiveUpAfter,
 				Now: n.o.Now}), 0)
 		}
@@ -180,7 +184,14 @@ func (m *Master) Stop() {
 	for _, t := range m.ticks {
 		t.Stop()
 	}
-	<-m.engine.Poison(m.root).Done()
+	// hollywood v1.0.5 can lose a second poison pill sent to an actor that
+	// is already stopping (a child removed just before its parent stops), and
+	// the parent then waits for it forever: bound the wait.
+	select {
+	case <-m.engine.Poison(m.root).Done():
+	case <-time.After(5 * time.Second):
+		m.opts.Log.Warn("master: actor tree did not stop within 5s; continuing shutdown")
+	}
 	if m.remote != nil {
 		m.remote.Stop().Wait()
 	}

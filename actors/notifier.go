@@ -162,8 +162,9 @@ func (a *notifierActor) next(c *actor.Context) {
 	}
 	key := a.queue[0]
 	it := a.items[key]
-	now := a.cfg.Now()
-	if wait := it.NextTry.Sub(now); wait > 0 {
+	// Retry times are wall-clock (time.Now), independent of the injectable
+	// clock used for what is shown and for the failing-too-long WARN.
+	if wait := time.Until(it.NextTry); wait > 0 {
 		if a.timer == nil {
 			eng, self := c.Engine(), c.PID()
 			a.timer = time.AfterFunc(wait, func() { eng.Send(self, kick{}) })
@@ -228,12 +229,12 @@ func (a *notifierActor) result(c *actor.Context, m sendResult) {
 		a.noteFailure(c, now, m.Err)
 	default:
 		it.LastError = m.Err.Error()
-		it.NextTry = now.Add(a.backoff(it.Attempts))
+		it.NextTry = time.Now().Add(a.backoff(it.Attempts))
 		if err := a.cfg.Store.PutSync(nsOutbox, m.Key, it); err != nil {
 			a.cfg.Log.Error("outbox update failed", "notifier", a.key, "err", err)
 		}
 		a.cfg.Log.Warn("delivery failed; will retry", "notifier", a.key, "id", it.N.ID, "attempts", it.Attempts,
-			"retry_in", it.NextTry.Sub(now).Round(time.Millisecond), "err", m.Err)
+			"retry_in", time.Until(it.NextTry).Round(time.Millisecond), "err", m.Err)
 		a.update(c, it, model.DeliveryPending)
 		a.noteFailure(c, now, m.Err)
 	}
