@@ -256,7 +256,14 @@ func (h *host) endDowntime(service, unit string, start, end time.Time, persisten
 func (h *host) tick(c *actor.Context) {
 	now := h.now()
 	changed := false
-	if h.st.Up && h.cfg.HostTimeout > 0 && now.Sub(h.st.LastSeen) > h.cfg.HostTimeout {
+	lastSeen := h.st.LastSeen
+	if h.cfg.Cluster != nil {
+		// DOWN only when no live master heard from the host in time.
+		if t := h.cfg.Cluster.LastSeenElsewhere(h.name); t.After(lastSeen) {
+			lastSeen = t
+		}
+	}
+	if h.st.Up && h.cfg.HostTimeout > 0 && now.Sub(lastSeen) > h.cfg.HostTimeout {
 		h.st.Up = false
 		h.st.DownSince = h.st.LastSeen
 		changed = true

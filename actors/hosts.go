@@ -43,6 +43,7 @@ type HostsConfig struct {
 	Inject func(host string, r *model.Report)
 	// StormBackoff is the first parking time after a restart storm.
 	StormBackoff time.Duration
+	Cluster      Cluster
 }
 
 // hostsSup owns one host actor per host (spawned on first report or from
@@ -139,6 +140,8 @@ func (h *hostsSup) Receive(c *actor.Context) {
 		c.Respond(ruleResult{Err: h.add(c, m)})
 	case deleteRule:
 		c.Respond(ruleResult{Err: h.del(c, m.Name)})
+	case applyRule:
+		h.apply(c, m)
 	}
 }
 
@@ -164,7 +167,40 @@ func (h *hostsSup) add(c *actor.Context, m addRule) error {
 	}
 	h.rules[m.Name] = &compiledRule{Rule: r, Info: ri}
 	h.broadcastRules(c)
+	if h.cfg.Cluster != nil {
+		h.cfg.Cluster.RuleChanged(ri, false)
+	}
 	return nil
+}
+
+// apply takes a run-time rule change replicated from a peer.
+func (h *hostsSup) apply(c *actor.Context, m applyRule) {
+	if old, ok := h.rules[m.Info.Name]; ok && old.Info.Source == "config" {
+		return // config rules are per master
+	}
+	if m.Deleted {
+		if _, ok := h.rules[m.Info.Name]; !ok {
+			return
+		}
+		_ = h.cfg.Store.DeleteSync(nsRule, m.Info.Name)
+		delete(h.rules, m.Info.Name)
+		h.broadcastRules(c)
+		return
+	}
+	r, err := rules.Parse(m.Info.Name, m.Info.Expr)
+	if err != nil {
+		h.cfg.Log.Error("replicated rule does not parse; ignored", "rule", m.Info.Name, "err", err)
+		return
+	}
+	if old, ok := h.rules[m.Info.Name]; ok && old.Info.Expr == r.String() {
+		return
+	}
+	ri := model.RuleInfo{Name: m.Info.Name, Expr: r.String(), Source: "runtime"}
+	if err := h.cfg.Store.PutSync(nsRule, ri.Name, ri); err != nil {
+		h.cfg.Log.Error("saving replicated rule", "rule", ri.Name, "err", err)
+	}
+	h.rules[ri.Name] = &compiledRule{Rule: r, Info: ri}
+	h.broadcastRules(c)
 }
 
 func (h *hostsSup) del(c *actor.Context, name string) error {
@@ -180,5 +216,8 @@ func (h *hostsSup) del(c *actor.Context, name string) error {
 	}
 	delete(h.rules, name)
 	h.broadcastRules(c)
+	if h.cfg.Cluster != nil {
+		h.cfg.Cluster.RuleChanged(old.Info, true)
+	}
 	return nil
 }

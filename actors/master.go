@@ -44,6 +44,9 @@ type MasterOptions struct {
 	// StormBackoff is how long a child that exceeded its restart intensity
 	// stays parked at first (doubling up to 5m); default 5s.
 	StormBackoff time.Duration
+	// Cluster, when set, decides ownership and replicates the ledger, rules
+	// and maintenance windows (see Cluster).
+	Cluster Cluster
 }
 
 // Master is a running master: an actor engine with the supervised tree.
@@ -131,11 +134,11 @@ func (r *root) Receive(c *actor.Context) {
 		}
 		r.sup.Spawn(c, "notifiers", "main", newNotifiersSup(o, p, r.rec, onStorm, onRestart), 0)
 		r.sup.Spawn(c, "router", "main", newRouter(RouterConfig{Store: o.Store, Log: o.Log.With("actor", "router"), Stream: p["stream"],
-			Notifiers: refs, Maintenance: o.Maintenance, Now: o.Now}), 0)
+			Notifiers: refs, Maintenance: o.Maintenance, Now: o.Now, Cluster: o.Cluster}), 0)
 		r.sup.Spawn(c, "hosts", "main", newHostsSup(HostsConfig{Store: o.Store, Log: o.Log.With("actor", "hosts"), Router: p["router"],
 			Query: p["query"], Stream: p["stream"], HostTimeout: o.HostTimeout, PersistentDowntime: o.PersistentDowntime,
 			ConfigRules: o.Rules, Debug: o.Debug, Now: o.Now, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Inject: o.Inject,
-			StormBackoff: o.StormBackoff}), 0)
+			StormBackoff: o.StormBackoff, Cluster: o.Cluster}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
 			Stream: p["stream"], Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
 			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now}), 0)
@@ -159,13 +162,17 @@ func (n *notifiersSup) Receive(c *actor.Context) {
 	if n.sup.Handle(c, c.Message()) {
 		return
 	}
+	if _, ok := c.Message().(kick); ok {
+		n.sup.Each(func(pid *actor.PID) { c.Send(pid, kick{}) })
+		return
+	}
 	if _, ok := c.Message().(actor.Started); ok {
 		for _, nf := range n.o.Notifiers {
 			key := notify.Key(nf)
 			n.sup.Spawn(c, "notifier", key, newNotifierActor(NotifierActorConfig{Notifier: nf, Store: n.o.Store,
 				Log: n.o.Log, Router: n.p["router"], Query: n.p["query"],
 				RetryMin: n.o.RetryMin, RetryMax: n.o.RetryMax, FailWarnAfter: n.o.FailWarnAfter, GiveUpAfter: n.o.GiveUpAfter,
-				Now: n.o.Now}), 0)
+				Now: n.o.Now, Cluster: n.o.Cluster}), 0)
 		}
 	}
 }
@@ -351,6 +358,9 @@ func (m *Master) DeleteMaintenance(ctx context.Context, id string) error {
 
 // Members returns the cluster membership (this master alone when not clustered).
 func (m *Master) Members(ctx context.Context) ([]model.MemberStatus, error) {
+	if m.opts.Cluster != nil {
+		return m.opts.Cluster.Members(), nil
+	}
 	return []model.MemberStatus{{Name: m.opts.Name, Address: m.Address(), Alive: true, Self: true, LastSeen: m.opts.Now()}}, nil
 }
 

@@ -51,6 +51,10 @@ type NotifierActorConfig struct {
 	GiveUpAfter time.Duration
 	SendTimeout time.Duration
 	Now         func() time.Time
+	// Cluster, when set: only the owner of a notification's host sends it;
+	// the others hold it until the replicated ledger shows it delivered, or
+	// until they become the owner (failover).
+	Cluster Cluster
 }
 
 // notifierActor owns one notifier: a durable outbox (synced writes) in the
@@ -138,6 +142,9 @@ func (a *notifierActor) enqueue(c *actor.Context, n model.Notification) {
 		return
 	}
 	var d model.Delivery
+	if a.cfg.Cluster != nil && a.cfg.Cluster.Delivered(n.ID, a.key) {
+		return
+	}
 	if ok, _ := a.cfg.Store.Get(nsLedger, a.ledgerKey(n.ID), &d); ok {
 		a.cfg.Log.Debug("already delivered; skipped", "notifier", a.key, "id", n.ID)
 		return
@@ -160,14 +167,47 @@ func (a *notifierActor) next(c *actor.Context) {
 	if a.inflight || len(a.queue) == 0 {
 		return
 	}
-	key := a.queue[0]
-	it := a.items[key]
 	// Retry times are wall-clock (time.Now), independent of the injectable
 	// clock used for what is shown and for the failing-too-long WARN.
-	if wait := time.Until(it.NextTry); wait > 0 {
-		if a.timer == nil {
+	var (
+		key     string
+		it      *outboxItem
+		wake    time.Duration = -1
+		dropped []string
+	)
+	for _, k := range a.queue {
+		cand := a.items[k]
+		if cl := a.cfg.Cluster; cl != nil {
+			if cl.Delivered(cand.N.ID, a.key) {
+				dropped = append(dropped, k)
+				continue
+			}
+			if !cl.Owns(cand.N.Host) {
+				if wake < 0 || wake > 500*time.Millisecond {
+					wake = 500 * time.Millisecond // held: re-check ownership and ledger
+				}
+				continue
+			}
+		}
+		if w := time.Until(cand.NextTry); w > 0 {
+			if wake < 0 || w < wake {
+				wake = w
+			}
+			// In order per notifier: a waiting retry is not overtaken.
+			break
+		}
+		key, it = k, cand
+		break
+	}
+	for _, k := range dropped {
+		d := a.items[k]
+		d.LastError = "delivered by another master"
+		a.done(c, k, d, model.DeliverySent, "", false)
+	}
+	if it == nil {
+		if wake >= 0 && a.timer == nil {
 			eng, self := c.Engine(), c.PID()
-			a.timer = time.AfterFunc(wait, func() { eng.Send(self, kick{}) })
+			a.timer = time.AfterFunc(wake, func() { eng.Send(self, kick{}) })
 		}
 		return
 	}
@@ -214,7 +254,7 @@ func (a *notifierActor) result(c *actor.Context, m sendResult) {
 	it.Attempts++
 	switch {
 	case m.Err == nil:
-		a.done(c, m.Key, it, model.DeliverySent, "")
+		a.done(c, m.Key, it, model.DeliverySent, "", true)
 		if a.warned {
 			a.warned = false
 			c.Send(a.cfg.Router, notifyMsg{N: model.Notification{ID: notifID("notifier-ok", a.key, now.UnixNano()), Level: model.INFO,
@@ -225,7 +265,7 @@ func (a *notifierActor) result(c *actor.Context, m sendResult) {
 		a.failingSince = time.Time{}
 	case !m.Retryable || (a.cfg.GiveUpAfter > 0 && now.Sub(it.Created) > a.cfg.GiveUpAfter):
 		a.cfg.Log.Error("delivery failed permanently", "notifier", a.key, "id", it.N.ID, "attempts", it.Attempts, "err", m.Err)
-		a.done(c, m.Key, it, model.DeliveryFailed, m.Err.Error())
+		a.done(c, m.Key, it, model.DeliveryFailed, m.Err.Error(), true)
 		a.noteFailure(c, now, m.Err)
 	default:
 		it.LastError = m.Err.Error()
@@ -256,9 +296,11 @@ func (a *notifierActor) noteFailure(c *actor.Context, now time.Time, err error) 
 	}
 }
 
-func (a *notifierActor) done(c *actor.Context, key string, it *outboxItem, state, errText string) {
+func (a *notifierActor) done(c *actor.Context, key string, it *outboxItem, state, errText string, replicate bool) {
 	d := a.delivery(it, state)
-	d.LastError = errText
+	if errText != "" {
+		d.LastError = errText
+	}
 	b := a.cfg.Store.Batch()
 	_ = b.Put(nsLedger, a.ledgerKey(it.N.ID), d)
 	b.Delete(nsOutbox, key)
@@ -267,8 +309,14 @@ func (a *notifierActor) done(c *actor.Context, key string, it *outboxItem, state
 	}
 	delete(a.items, key)
 	delete(a.ids, it.N.ID)
-	if len(a.queue) > 0 && a.queue[0] == key {
-		a.queue = a.queue[1:]
+	for i, k := range a.queue {
+		if k == key {
+			a.queue = append(a.queue[:i], a.queue[i+1:]...)
+			break
+		}
+	}
+	if replicate && a.cfg.Cluster != nil {
+		a.cfg.Cluster.RecordDelivery(d)
 	}
 	if a.cfg.Query != nil {
 		c.Send(a.cfg.Query, deliveryUpdate{D: d})

@@ -34,6 +34,7 @@ type RouterConfig struct {
 	Notifiers   []NotifierRef
 	Maintenance []model.Maintenance // from config (IDs "config-<name>")
 	Now         func() time.Time
+	Cluster     Cluster
 }
 
 type heldAlert struct {
@@ -99,6 +100,17 @@ func (r *router) Receive(c *actor.Context) {
 		c.Respond(maintResult{M: mw, Err: err})
 	case deleteMaintenance:
 		c.Respond(maintResult{Err: r.del(m.ID)})
+	case applyMaintenance:
+		if strings.HasPrefix(m.M.ID, "config-") || m.M.ID == "" {
+			return
+		}
+		if m.Deleted {
+			delete(r.maint, m.M.ID)
+			_ = r.cfg.Store.DeleteSync(nsMaint, m.M.ID)
+			return
+		}
+		r.maint[m.M.ID] = m.M
+		_ = r.cfg.Store.PutSync(nsMaint, m.M.ID, m.M)
 	}
 }
 
@@ -215,6 +227,9 @@ func (r *router) add(mw model.Maintenance) (model.Maintenance, error) {
 		return mw, fmt.Errorf("saving maintenance window: %w", err)
 	}
 	r.maint[mw.ID] = mw
+	if r.cfg.Cluster != nil {
+		r.cfg.Cluster.MaintenanceChanged(mw, false)
+	}
 	return mw, nil
 }
 
@@ -228,7 +243,11 @@ func (r *router) del(id string) error {
 	if err := r.cfg.Store.DeleteSync(nsMaint, id); err != nil {
 		return fmt.Errorf("deleting maintenance window %q: %w", id, err)
 	}
+	old := r.maint[id]
 	delete(r.maint, id)
+	if r.cfg.Cluster != nil {
+		r.cfg.Cluster.MaintenanceChanged(old, true)
+	}
 	return nil
 }
 
