@@ -7,7 +7,7 @@ import (
 )
 
 // Every is a parsed recurring maintenance start ("daily 02:00",
-// "sunday 03:00"): the window starts at Hour:Minute local time every day
+// "sunday 03:00"): the window starts at Hour:Minute UTC every day
 // (Daily) or on Weekday.
 type Every struct {
 	Daily   bool
