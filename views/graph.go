@@ -33,7 +33,7 @@ func RenderSVG(points []model.Point, from, to time.Time) string {
 	b.WriteString(`<svg class="chart" viewBox="0 0 ` + itoa(chartW) + ` ` + itoa(chartH) + `" width="100%" role="img" xmlns="http://www.w3.org/2000/svg">`)
 	x0, x1 := float64(chartPadL), float64(chartW-chartPadR)
 	y0, y1 := float64(chartH-chartPadB), float64(chartPadT)
-	b.WriteString(`<path class="axis" d="M` + ff(x0) + ` ` + ff(y1) + `V` + ff(y0) + `H` + ff(x1) + `"/>`)
+	b.WriteString(`<path class="axis" fill="none" d="M` + ff(x0) + ` ` + ff(y1) + `V` + ff(y0) + `H` + ff(x1) + `"/>`)
 	pts := make([]model.Point, 0, len(points))
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range points {
