@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -28,8 +29,8 @@ var validateHooks []func(c *Config) []error
 // import cycle.
 //
 // Registration must happen before any Load or Validate and from one place:
-// the lead registers every hook in cmd/lookout's setup (not from scattered
-// init functions). It is not safe to call concurrently with Validate.
+// app/validate.go registers every hook (package app is what assembles a
+// process). It is not safe to call concurrently with Validate.
 func ValidateHook(fn func(c *Config) []error) {
 	if fn == nil {
 		panic("configs.ValidateHook: nil func")
@@ -451,6 +452,13 @@ func (c *Config) validateAgent(p *problems) {
 	} {
 		if f.d < time.Second {
 			p.add("agent.intervals."+f.key, "must be at least 1s, got %s", f.d)
+		}
+	}
+	if a.TextfileDir != "" {
+		if st, err := os.Stat(a.TextfileDir); err != nil {
+			p.add("agent.textfile_dir", "%v (create the directory or remove the setting)", err)
+		} else if !st.IsDir() {
+			p.add("agent.textfile_dir", "%s is not a directory", a.TextfileDir)
 		}
 	}
 	if c.Master.Enabled && iv.Heartbeat >= c.Master.HostTimeout {
