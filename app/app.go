@@ -45,6 +45,9 @@ type Options struct {
 	Version  string
 	// Inject is a test hook passed to host actors (panic injection).
 	Inject func(host string, r *model.Report)
+	// SpaceCheckInterval is how often the master's data dir free space is
+	// polled for the disk-space WARN/INFO (default DefaultSpaceCheckInterval).
+	SpaceCheckInterval time.Duration
 }
 
 // App is a running lookout process.
@@ -61,6 +64,7 @@ type App struct {
 	// URL is the dashboard's address when HTTP is enabled.
 	URL   string
 	unsub []func()
+	done  chan struct{} // closed by Stop: ends background loops
 }
 
 // Start builds and starts everything the configuration enables.
@@ -71,7 +75,7 @@ func Start(cfg *configs.Config, o Options) (a *App, err error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	a = &App{cfg: cfg, opts: o, log: o.Log}
+	a = &App{cfg: cfg, opts: o, log: o.Log, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.Stop()
@@ -246,6 +250,7 @@ func (a *App) startMaster(localKey ed25519.PrivateKey) error {
 	}
 	a.Master = m
 	admin.m = m
+	a.unsub = append(a.unsub, a.startSpaceWatch(a.opts.SpaceCheckInterval))
 	fmt.Fprintf(a.opts.Out, "master %s listening for agents on %s\n", cfg.Node.Name, cfg.Master.Listen)
 	if cfg.Node.Debug {
 		out := a.opts.Out
@@ -264,9 +269,11 @@ func (a *App) heartbeat(url string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	client := &http.Client{Timeout: 10 * time.Second}
-	for range t.C {
-		if a.Master == nil {
+	for {
+		select {
+		case <-a.done:
 			return
+		case <-t.C:
 		}
 		resp, err := client.Get(url)
 		if err != nil {
@@ -365,6 +372,12 @@ func (a *App) startAgent(key ed25519.PrivateKey) error {
 
 // Stop stops everything that was started, in reverse order.
 func (a *App) Stop() {
+	select {
+	case <-a.done:
+		return // already stopped
+	default:
+		close(a.done)
+	}
 	if a.Agent != nil {
 		a.Agent.Stop()
 	}
