@@ -13,6 +13,25 @@
 // in Started. More than Intensity failures within Window is a restart storm:
 // the child is parked for a backoff, the storm is reported to the watchdog
 // (a WARN notification) and the process carries on.
+//
+// The tree (see StartMaster):
+//
+//	lookout/master (root supervisor)
+//	├── query      read-model for the API and dashboard (fed by the others)
+//	├── stream     fans processed events out to subscribers (SSE, --debug)
+//	├── watchdog   restart storms, dead letters, unreachable remotes
+//	├── notifiers  supervisor of notifier/<type>/<name>: durable outbox each
+//	├── router     maintenance windows, fan-out by minimum level
+//	├── hosts      supervisor of host/<name>, owns the rule set
+//	│   └── host/<name>   up/down, last values, checks, downtimes
+//	│       └── alarm/<rule>  the rule's state machines on this host
+//	└── ingest     authenticates, dedups, group-commits, acks, forwards
+//
+// Alarm actors are one per rule and host, each holding the state machines
+// of every series of that host the rule matches, rather than one actor per
+// rule x series: a disk rule on a host with 12 mounts is one actor, not 12,
+// which keeps the actor count (and memory per host) proportional to rules,
+// while a panic still only resets that rule on that host.
 package actors
 
 import (
