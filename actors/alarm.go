@@ -31,7 +31,7 @@ func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 	if len(r.Samples) == 0 {
 		return
 	}
-	for _, cr := range h.rulesFn() {
+	for _, cr := range h.rules {
 		var items []alarmItem
 		for _, s := range r.Samples {
 			if attrs := cr.Rule.Address.MatchSample(h.name, s); len(attrs) > 0 {
@@ -47,7 +47,7 @@ func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 				continue // parked after a storm
 			}
 			h.alarms[cr.Info.Name] = cr
-			pid = h.sup.Spawn(c, "alarm", cr.Info.Name, newAlarmActor(h.cfg, h.name, cr), 0)
+			pid = h.sup.Spawn(c, "alarm", cr.Info.Name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
 		}
 		c.Send(pid, alarmEval{Items: items, Seq: r.Seq, Now: h.now()})
 	}
@@ -87,7 +87,7 @@ func (h *host) syncAlarms(c *actor.Context, rs []*compiledRule) {
 				continue
 			}
 			h.alarms[name] = cr
-			h.sup.Spawn(c, "alarm", name, newAlarmActor(h.cfg, h.name, cr), 0)
+			h.sup.Spawn(c, "alarm", name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
 		}
 	}
 }

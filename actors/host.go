@@ -43,6 +43,7 @@ type host struct {
 	cfg     HostsConfig
 	name    string
 	rulesFn func() []*compiledRule
+	rules   []*compiledRule // current rule set (from rulesFn at start, then rulesChanged)
 	st      hostState
 	samples map[string]model.Sample
 	sup     Supervisor
@@ -78,7 +79,8 @@ func (h *host) Receive(c *actor.Context) {
 	switch m := msg.(type) {
 	case actor.Started:
 		h.load()
-		h.syncAlarms(c, h.rulesFn())
+		h.rules = h.rulesFn()
+		h.syncAlarms(c, h.rules)
 		if h.cfg.Query != nil {
 			c.Send(h.cfg.Query, statusUpdate{Status: h.status()})
 		}
@@ -90,6 +92,7 @@ func (h *host) Receive(c *actor.Context) {
 	case tick:
 		h.tick(c)
 	case rulesChanged:
+		h.rules = m.Rules
 		h.syncAlarms(c, m.Rules)
 	}
 }
@@ -104,6 +107,15 @@ func (h *host) load() {
 	}
 	if h.st.Checks == nil {
 		h.st.Checks = map[string]*checkState{}
+	}
+	// The host state is saved on state changes only, but ingest commits the
+	// agent's last applied seq with every batch: after a crash that is the
+	// truth for last_seq.
+	if h.st.Agent != "" {
+		var seq uint64
+		if ok, err := h.cfg.Store.Get(nsSeq, h.st.Agent, &seq); err == nil && ok && seq > h.st.LastSeq {
+			h.st.LastSeq = seq
+		}
 	}
 	err = h.cfg.Store.List(nsLast, h.name+"|", func(key string, raw []byte) error {
 		var s model.Sample

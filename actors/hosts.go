@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 	"log/slog"
 	"regexp"
 	"time"
@@ -12,6 +13,13 @@ import (
 	"github.com/lookout-mon/lookout/rules"
 	"github.com/lookout-mon/lookout/store"
 )
+
+// smallInbox is the initial inbox of per-host and per-alarm actors.
+// Hollywood's inbox ring buffer doubles when full, so this bounds nothing;
+// it only avoids the default 1024 slots (24 KiB) per actor, which with a
+// host actor and an alarm actor per rule was most of the master's memory
+// per monitored host (measured with `lookout bench`, see BENCHMARKS.md).
+const smallInbox = 16
 
 // compiledRule is a parsed rule with where it came from.
 type compiledRule struct {
@@ -51,7 +59,10 @@ type HostsConfig struct {
 type hostsSup struct {
 	cfg   HostsConfig
 	sup   Supervisor
-	rules map[string]*compiledRule
+	rules map[string]*compiledRule // owned by this actor's goroutine
+	// snap is the sorted rule list host actors read from their own
+	// goroutines (at start); replaced, never mutated, on every change.
+	snap atomic.Pointer[[]*compiledRule]
 }
 
 func newHostsSup(cfg HostsConfig) actor.Producer {
@@ -71,8 +82,16 @@ func (h *hostsSup) ruleList() []*compiledRule {
 	return out
 }
 
+// snapshot is safe to call from any goroutine.
+func (h *hostsSup) snapshot() []*compiledRule {
+	if p := h.snap.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (h *hostsSup) hostProducer(name string) actor.Producer {
-	return newHost(h.cfg, name, h.ruleList)
+	return newHost(h.cfg, name, h.snapshot)
 }
 
 func (h *hostsSup) Receive(c *actor.Context) {
@@ -109,6 +128,8 @@ func (h *hostsSup) Receive(c *actor.Context) {
 			h.rules[ri.Name] = &compiledRule{Rule: r, Info: ri}
 			return nil
 		})
+		list := h.ruleList()
+		h.snap.Store(&list)
 		// Known hosts come back at start so a host that stays silent after
 		// a master restart is still noticed as down.
 		var names []string
@@ -117,7 +138,7 @@ func (h *hostsSup) Receive(c *actor.Context) {
 			return nil
 		})
 		for _, n := range names {
-			h.sup.Spawn(c, "host", n, h.hostProducer(n), 0)
+			h.sup.Spawn(c, "host", n, h.hostProducer(n), smallInbox)
 		}
 	case hostReport:
 		pid := h.sup.Child("host", m.Report.Host)
@@ -125,7 +146,7 @@ func (h *hostsSup) Receive(c *actor.Context) {
 			if h.sup.Known("host", m.Report.Host) {
 				return // parked after a restart storm; the store has the data
 			}
-			pid = h.sup.Spawn(c, "host", m.Report.Host, h.hostProducer(m.Report.Host), 0)
+			pid = h.sup.Spawn(c, "host", m.Report.Host, h.hostProducer(m.Report.Host), smallInbox)
 		}
 		c.Send(pid, m)
 	case tick:
@@ -146,7 +167,9 @@ func (h *hostsSup) Receive(c *actor.Context) {
 }
 
 func (h *hostsSup) broadcastRules(c *actor.Context) {
-	rs := rulesChanged{Rules: h.ruleList()}
+	list := h.ruleList()
+	h.snap.Store(&list)
+	rs := rulesChanged{Rules: list}
 	h.sup.Each(func(pid *actor.PID) { c.Send(pid, rs) })
 }
 

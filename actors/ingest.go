@@ -301,13 +301,20 @@ func (in *ingest) flush(c *actor.Context) {
 		in.ack(c, agent, seq)
 	}
 	in.stats.Accepted += uint64(len(batch))
+	// History for the whole batch in one transaction: one commit per
+	// batch instead of one per report (the ingest actor waits for each).
+	hist := make([]store.HostSamples, 0, len(batch))
 	for _, p := range batch {
 		if len(p.r.Samples) > 0 {
-			if err := in.cfg.Store.AddSamples(p.r.Host, time.Unix(0, p.r.Time), p.r.Samples); err != nil &&
-				!errors.Is(err, store.ErrHistoryReadOnly) {
-				in.logLimited("hist", "ingest: history write failed", "err", err)
-			}
+			hist = append(hist, store.HostSamples{Host: p.r.Host, Time: time.Unix(0, p.r.Time), Samples: p.r.Samples})
 		}
+	}
+	if len(hist) > 0 {
+		if err := in.cfg.Store.AddSamplesBatch(hist); err != nil && !errors.Is(err, store.ErrHistoryReadOnly) {
+			in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
+		}
+	}
+	for _, p := range batch {
 		c.Send(in.cfg.Hosts, hostReport{Report: p.r, Received: p.at})
 	}
 }

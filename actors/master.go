@@ -124,7 +124,7 @@ func (r *root) Receive(c *actor.Context) {
 		onStorm := func(s RestartStorm) { c.Engine().Send(watchdogPID, stormMsg{S: s}) }
 		onRestart := func(child, reason string) { c.Engine().Send(watchdogPID, restartMsg{Child: child, Reason: reason}) }
 		r.sup = Supervisor{Name: "root", Log: o.Log, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Intensity: 10, Window: time.Minute}
-		r.sup.Spawn(c, "query", "main", newQuery(), 0)
+		r.sup.Spawn(c, "query", "main", newQuery(o.Store, o.Log.With("actor", "query")), 0)
 		r.sup.Spawn(c, "stream", "main", newStream(&m.subs, p["query"]), 0)
 		r.sup.Spawn(c, "watchdog", "main", newWatchdog(o.Log, p["router"], p["stream"]), 0)
 		var refs []NotifierRef

@@ -591,3 +591,23 @@ func TestMaintenanceRecurring(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeRuleChangesWhileReportsFlow(t *testing.T) {
+	h := newHarness(t, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 30; i++ {
+			name := fmt.Sprintf("r%d", i%3)
+			_ = h.m.AddRule(context.Background(), name, fmt.Sprintf("*!machine.cpu:total.used_percentage > %d", 50+i))
+			if i%4 == 0 {
+				_ = h.m.DeleteRule(context.Background(), name)
+			}
+		}
+	}()
+	for seq := uint64(1); seq <= 300; seq++ {
+		h.send(model.Report{Seq: seq, Host: fmt.Sprintf("h%d", seq%5), Samples: cpu(float64(seq % 100))})
+	}
+	<-done
+	h.waitAck(300)
+}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/store"
 )
 
 const (
@@ -25,17 +27,78 @@ type query struct {
 	transitions []model.Event // newest last
 	deliveries  map[string]model.Delivery
 	order       []string // delivery keys, oldest first
+	st          *store.Store
+	log         *slog.Logger
 }
 
-func newQuery() actor.Producer {
+// deliveriesLoaded carries the newest entries of the durable delivery
+// ledger, read when the query actor starts, so `deliveries` still lists
+// what was sent before a restart (or a crash of this actor).
+type deliveriesLoaded struct{ D []model.Delivery }
+
+// newQuery returns the query actor; with a store it loads the newest
+// deliveries from the ledger when it starts.
+func newQuery(st *store.Store, log *slog.Logger) actor.Producer {
 	return func() actor.Receiver {
 		return &query{hosts: map[string]model.HostStatus{}, alarms: map[string]model.AlarmStatus{},
-			deliveries: map[string]model.Delivery{}}
+			deliveries: map[string]model.Delivery{}, st: st, log: log}
 	}
+}
+
+// loadDeliveries reads the ledger (off the actor's goroutine: it can be
+// large) and keeps the newest maxDeliveries entries, oldest first.
+func loadDeliveries(st *store.Store, log *slog.Logger) []model.Delivery {
+	var ds []model.Delivery
+	newestFirst := func() {
+		sort.Slice(ds, func(i, j int) bool { return ds[i].LastAttempt.After(ds[j].LastAttempt) })
+		ds = ds[:min(len(ds), maxDeliveries)]
+	}
+	err := st.List(nsLedger, "", func(key string, raw []byte) error {
+		var d model.Delivery
+		if err := store.Decode(raw, &d); err != nil {
+			if log != nil {
+				log.Warn("ledger entry unreadable; not listed", "key", key, "err", err)
+			}
+			return nil
+		}
+		ds = append(ds, d)
+		if len(ds) >= 2*maxDeliveries {
+			newestFirst()
+		}
+		return nil
+	})
+	if err != nil && log != nil {
+		log.Error("loading delivery ledger for queries", "err", err)
+	}
+	newestFirst()
+	for i, j := 0, len(ds)-1; i < j; i, j = i+1, j-1 {
+		ds[i], ds[j] = ds[j], ds[i]
+	}
+	return ds
 }
 
 func (q *query) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
+	case actor.Started:
+		if q.st != nil {
+			eng, self, st, log := c.Engine(), c.PID(), q.st, q.log
+			go func() { eng.Send(self, deliveriesLoaded{D: loadDeliveries(st, log)}) }()
+		}
+	case deliveriesLoaded:
+		// Live updates that arrived meanwhile are newer: they win and stay last.
+		var order []string
+		for _, d := range m.D {
+			k := d.NotificationID + "|" + d.Notifier
+			if _, live := q.deliveries[k]; !live {
+				q.deliveries[k] = d
+				order = append(order, k)
+			}
+		}
+		q.order = append(order, q.order...)
+		for len(q.order) > maxDeliveries {
+			delete(q.deliveries, q.order[0])
+			q.order = q.order[1:]
+		}
 	case statusUpdate:
 		q.hosts[m.Status.Host] = m.Status
 	case alarmUpdate:
