@@ -139,7 +139,9 @@ func newBase(cfg configs.SMSConfig, log *slog.Logger) (*SMS, []error) {
 		timeout:   cfg.Timeout,
 		progress:  map[string]*progress{},
 		now:       time.Now,
-		secrets:   []string{string(cfg.Twilio.AuthToken), string(cfg.HTTP.Token)},
+		secrets: append([]string{string(cfg.Twilio.AuthToken), string(cfg.HTTP.Token),
+			notify.BasicAuthSecret(strings.TrimSpace(cfg.Twilio.AccountSID), string(cfg.Twilio.AuthToken))},
+			notify.URLSecrets(cfg.HTTP.URL)...),
 	}
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

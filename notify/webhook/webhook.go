@@ -100,9 +100,12 @@ func Verify(secret, body []byte, sig string) bool {
 // Webhook is the webhook notifier. It implements notify.Notifier and is
 // safe for concurrent use.
 type Webhook struct {
-	name     string
-	url      string
-	secret   string
+	name   string
+	url    string
+	secret string
+	// redact lists the secret, URL credentials and header values, removed
+	// from every error.
+	redact   []string
 	headers  http.Header
 	timeout  time.Duration
 	minLevel model.Level
@@ -128,7 +131,7 @@ func New(cfg configs.WebhookConfig, log *slog.Logger) (*Webhook, error) {
 	if cfg.URL == "" {
 		add("url is empty")
 	} else if u, err := url.Parse(cfg.URL); err != nil {
-		add("url is not valid: %w", notify.Redact(err, w.secret))
+		add("url is not valid: %w", notify.Redact(err, append(notify.URLSecrets(cfg.URL), w.secret)...))
 	} else if u.Scheme != "http" && u.Scheme != "https" {
 		add("url scheme %q is not http or https", u.Scheme)
 	} else if u.Host == "" {
@@ -153,6 +156,14 @@ func New(cfg configs.WebhookConfig, log *slog.Logger) (*Webhook, error) {
 			add("headers: value of %q contains a line break or NUL", ck)
 		default:
 			w.headers.Set(ck, v)
+		}
+	}
+	w.redact = append(notify.URLSecrets(cfg.URL), w.secret)
+	for _, vs := range w.headers {
+		for _, v := range vs {
+			if len(v) >= 8 { // header values are often tokens (Authorization)
+				w.redact = append(w.redact, v)
+			}
 		}
 	}
 	switch {
@@ -250,7 +261,7 @@ func (w *Webhook) Send(ctx context.Context, n model.Notification) (bool, error) 
 }
 
 func (w *Webhook) fail(n model.Notification, err error, retry bool) error {
-	err = notify.Redact(fmt.Errorf("webhook notifier %q: send %s: %w", w.name, n.ID, err), w.secret)
+	err = notify.Redact(fmt.Errorf("webhook notifier %q: send %s: %w", w.name, n.ID, err), w.redact...)
 	w.log.Warn("webhook not delivered", "id", n.ID, "level", n.Level, "retryable", retry, "err", err)
 	return err
 }
