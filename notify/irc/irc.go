@@ -20,8 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lrstanley/girc"
@@ -65,6 +67,9 @@ type options struct {
 	backoffMax  time.Duration // reconnect delay cap
 	stableAfter time.Duration // a connection that lasted this long resets the backoff
 	rejoinEvery time.Duration // how often missing channels are joined again
+	// confirmTimeout bounds the wait for the PONG that confirms a
+	// notification's lines reached the server.
+	confirmTimeout time.Duration
 }
 
 func defaultOptions() options {
@@ -73,6 +78,8 @@ func defaultOptions() options {
 		backoffMax:  time.Minute,
 		stableAfter: time.Minute,
 		rejoinEvery: 30 * time.Second,
+
+		confirmTimeout: 10 * time.Second,
 	}
 }
 
@@ -104,6 +111,7 @@ type IRC struct {
 	commands  chan adminCommand // admin commands, run in order by commandLoop
 	closeOnce sync.Once
 	closeErr  error
+	pingSeq   atomic.Uint64 // tokens of confirmation PINGs
 }
 
 var _ notify.Notifier = (*IRC)(nil)
@@ -317,7 +325,59 @@ func (c *IRC) Send(ctx context.Context, n model.Notification) (bool, error) {
 			}
 		}
 	}
+	if err := c.confirm(ctx); err != nil {
+		return true, fmt.Errorf("irc %s: notification %s: %w", c.name, n.ID, err)
+	}
 	return false, nil
+}
+
+// errUnconfirmed means the server did not answer the PING that follows a
+// notification's lines in time.
+var errUnconfirmed = errors.New("server did not confirm the lines (no PONG)")
+
+// confirm sends a PING after the lines and waits for its PONG. IRC has no
+// acknowledgements, but a server handles a connection's lines in order, so
+// the PONG proves it received them. Without it, lines written into a
+// connection whose server hangs (and then dies) count as sent and are lost;
+// with it, such a notification is retried (at least once: when the server
+// got the lines but its PONG is lost, the retry repeats them).
+func (c *IRC) confirm(ctx context.Context) error {
+	token := "lookout-" + strconv.FormatUint(c.pingSeq.Add(1), 10)
+	ponged := make(chan struct{})
+	var once sync.Once
+	cuid := c.client.Handlers.Add(girc.PONG, func(_ *girc.Client, e girc.Event) {
+		if e.Last() == token {
+			once.Do(func() { close(ponged) })
+		}
+	})
+	defer c.client.Handlers.Remove(cuid)
+	if !c.client.IsConnected() {
+		return ErrNotConnected
+	}
+	// Same write queue as the PRIVMSGs (AllowFlood: written in order).
+	go c.client.Cmd.Ping(token)
+	wait := c.opts.confirmTimeout
+	if wait <= 0 {
+		wait = defaultOptions().confirmTimeout
+	}
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+	for {
+		select {
+		case <-ponged:
+			return nil
+		case <-check.C:
+			if !c.client.IsConnected() {
+				return fmt.Errorf("%w: %w", errUnconfirmed, ErrNotConnected)
+			}
+		case <-timeout.C:
+			return fmt.Errorf("%w within %s", errUnconfirmed, wait)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", errUnconfirmed, ctx.Err())
+		}
+	}
 }
 
 // ready reports whether the client is connected and in every target.
