@@ -58,6 +58,26 @@ type Master struct {
 	root   *actor.PID
 	pids   map[string]*actor.PID
 	ticks  []actor.SendRepeater
+	// stopPrune ends the ledger pruning loop.
+	stopPrune chan struct{}
+}
+
+// pruneLoop keeps the delivery ledger bounded: at start and every 6 hours.
+func (m *Master) pruneLoop() {
+	t := time.NewTicker(6 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := PruneLedger(m.opts.Store, m.opts.Now()); err != nil {
+			m.opts.Log.Warn("ledger pruning failed", "err", err)
+		} else if n > 0 {
+			m.opts.Log.Info("ledger pruned", "entries", n)
+		}
+		select {
+		case <-m.stopPrune:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 const rootKind, rootID = "lookout", "master"
@@ -102,6 +122,8 @@ func StartMaster(o MasterOptions) (*Master, error) {
 	for _, n := range []string{"hosts", "router", "ingest"} {
 		m.ticks = append(m.ticks, e.SendRepeat(m.pids[n], tick{}, o.Tick))
 	}
+	m.stopPrune = make(chan struct{})
+	go m.pruneLoop()
 	return m, nil
 }
 
@@ -191,6 +213,7 @@ func (m *Master) Stop() {
 	for _, t := range m.ticks {
 		t.Stop()
 	}
+	close(m.stopPrune)
 	// hollywood v1.0.5 can lose a second poison pill sent to an actor that
 	// is already stopping (a child removed just before its parent stops), and
 	// the parent then waits for it forever: bound the wait.

@@ -611,3 +611,27 @@ func TestRuntimeRuleChangesWhileReportsFlow(t *testing.T) {
 	<-done
 	h.waitAck(300)
 }
+
+func TestPruneLedger(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for i, age := range []time.Duration{time.Hour, 29 * 24 * time.Hour, 31 * 24 * time.Hour, 90 * 24 * time.Hour} {
+		d := model.Delivery{NotificationID: fmt.Sprint("n", i), Notifier: "test/x", State: model.DeliverySent, LastAttempt: now.Add(-age)}
+		if err := st.Put(nsLedger, d.NotificationID+"|test/x", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := PruneLedger(st, now)
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v; want 2", n, err)
+	}
+	var left int
+	_ = st.List(nsLedger, "", func(string, []byte) error { left++; return nil })
+	if left != 2 {
+		t.Fatalf("%d entries left, want 2", left)
+	}
+}

@@ -334,3 +334,30 @@ func (a *notifierActor) update(c *actor.Context, it *outboxItem, state string) {
 		c.Send(a.cfg.Query, deliveryUpdate{D: a.delivery(it, state)})
 	}
 }
+
+// LedgerRetention is how long delivery ledger entries are kept: long enough
+// that no retry, restart or failover can resend what was delivered.
+const LedgerRetention = 30 * 24 * time.Hour
+
+// PruneLedger deletes ledger entries whose last attempt is older than
+// LedgerRetention and returns how many it deleted. It only uses the store
+// (safe from any goroutine).
+func PruneLedger(st *store.Store, now time.Time) (int, error) {
+	var old []string
+	err := st.List(nsLedger, "", func(key string, raw []byte) error {
+		var d model.Delivery
+		if store.Decode(raw, &d) != nil || now.Sub(d.LastAttempt) > LedgerRetention {
+			old = append(old, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("listing ledger: %w", err)
+	}
+	for _, k := range old {
+		if err := st.Delete(nsLedger, k); err != nil {
+			return 0, fmt.Errorf("pruning ledger: %w", err)
+		}
+	}
+	return len(old), nil
+}
