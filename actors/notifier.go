@@ -193,8 +193,13 @@ func (a *notifierActor) next(c *actor.Context) {
 			if wake < 0 || w < wake {
 				wake = w
 			}
-			// In order per notifier: a waiting retry is not overtaken.
-			break
+			// In order per notifier: a waiting retry is not overtaken,
+			// unless it has failed repeatedly: then the problem may be
+			// that notification alone, and it must not block the channel.
+			if cand.Attempts < 3 {
+				break
+			}
+			continue
 		}
 		key, it = k, cand
 		break
