@@ -153,6 +153,9 @@ func (h *harness) start() {
 	}
 	h.m = m
 	fa := h.agent
+	fa.mu.Lock()
+	fa.acks = nil // acks of an earlier incarnation must not satisfy waits
+	fa.mu.Unlock()
 	fa.pid = m.Engine().SpawnFunc(func(c *actor.Context) {
 		if a, ok := c.Message().(*anypb.Any); ok {
 			var ack model.Ack
