@@ -52,6 +52,11 @@ type host struct {
 	lastPub time.Time
 	// loadedAlarms is set once persisted alarm children were respawned.
 	loadedAlarms bool
+	// started is when this actor started: the host timeout counts from no
+	// earlier than that, since a master that was down (or restarting) cannot
+	// tell whether the host was silent meanwhile, and the persisted LastSeen
+	// is only as recent as the last state change.
+	started time.Time
 }
 
 func newHost(cfg HostsConfig, name string, rulesFn func() []*compiledRule) actor.Producer {
@@ -78,6 +83,7 @@ func (h *host) Receive(c *actor.Context) {
 	}
 	switch m := msg.(type) {
 	case actor.Started:
+		h.started = h.now()
 		h.load()
 		h.rules = h.rulesFn()
 		h.syncAlarms(c, h.rules)
@@ -269,6 +275,9 @@ func (h *host) tick(c *actor.Context) {
 	now := h.now()
 	changed := false
 	lastSeen := h.st.LastSeen
+	if h.started.After(lastSeen) {
+		lastSeen = h.started
+	}
 	if h.cfg.Cluster != nil {
 		// DOWN only when no live master heard from the host in time.
 		if t := h.cfg.Cluster.LastSeenElsewhere(h.name); t.After(lastSeen) {

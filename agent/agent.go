@@ -315,7 +315,7 @@ type family struct {
 }
 
 // families builds the collector families from cfg.
-func families(cfg configs.AgentConfig, dropped func() uint64) []family {
+func families(cfg configs.AgentConfig, dropped func() uint64, log *slog.Logger) []family {
 	iv := cfg.Intervals
 	d := func(v, def time.Duration) time.Duration {
 		if v <= 0 {
@@ -330,6 +330,9 @@ func families(cfg configs.AgentConfig, dropped func() uint64) []family {
 		{"network", d(iv.Network, DefaultIntervals.Network), []Collector{NewNetworkCollector(cfg.ExcludeInterfaces)}},
 		{"uptime", d(iv.Uptime, DefaultIntervals.Uptime), []Collector{NewUptimeCollector()}},
 		{"heartbeat", d(iv.Heartbeat, DefaultIntervals.Heartbeat), []Collector{&HeartbeatCollector{Dropped: dropped}}},
+	}
+	if cfg.TextfileDir != "" {
+		fs = append(fs, family{"textfile", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewTextfileCollector(cfg.TextfileDir, log)}})
 	}
 	if len(cfg.Ports) > 0 {
 		fs = append(fs, family{"ports", d(iv.Ports, DefaultIntervals.Ports), []Collector{NewPortCollector(cfg.Ports)}})
@@ -389,7 +392,7 @@ func (g *agentActor) spawnChildren(c *actor.Context) {
 			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(ul, "uplink")))
 		g.uplinks = append(g.uplinks, pid)
 	}
-	for _, f := range families(g.cfg, g.a.dropped) {
+	for _, f := range families(g.cfg, g.a.dropped, log) {
 		ca := &collectorActor{fam: f, a: g.a, log: log.With("family", f.name)}
 		c.SpawnChild(func() actor.Receiver { return ca }, "collector", actor.WithID(f.name),
 			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "collector/"+f.name)))

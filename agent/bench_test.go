@@ -13,7 +13,7 @@ import (
 // the agent does over one cycle of all intervals, and reports the size of the
 // signed report those samples make (bytes/report).
 func BenchmarkCollectCycle(b *testing.B) {
-	fams := families(configs.AgentConfig{}, func() uint64 { return 0 })
+	fams := families(configs.AgentConfig{}, func() uint64 { return 0 }, nil)
 	ctx := context.Background()
 	var cols []Collector
 	for _, f := range fams {

@@ -141,6 +141,7 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 		u.stats.AckedSeq = a.Seq
 	}
 	u.stats.Queued = u.out.Len()
+	u.log.Debug("ack received", "acked_seq", a.Seq, "queued", u.stats.Queued)
 }
 
 // handleAck decodes a message from the master (an Ack) and applies it.

@@ -257,6 +257,10 @@ type AgentConfig struct {
 	ExcludeFSTypes []string `koanf:"exclude_fstypes" json:"exclude_fstypes"`
 	// ExcludeInterfaces are skipped by the network collector (globs, e.g. "veth*").
 	ExcludeInterfaces []string `koanf:"exclude_interfaces" json:"exclude_interfaces"`
+	// TextfileDir, if set, is a directory whose *.txt files hold
+	// "service.resource:unit.attribute value" lines the agent reports every
+	// intervals.memory (like node_exporter's textfile collector).
+	TextfileDir string `koanf:"textfile_dir" json:"textfile_dir"`
 }
 
 // IntervalConfig gives each collector family its own interval.
