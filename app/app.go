@@ -21,6 +21,7 @@ import (
 
 	"github.com/lookout-mon/lookout/actors"
 	"github.com/lookout-mon/lookout/agent"
+	"github.com/lookout-mon/lookout/cluster"
 	"github.com/lookout-mon/lookout/configs"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/notify"
@@ -65,6 +66,8 @@ type App struct {
 	URL   string
 	unsub []func()
 	done  chan struct{} // closed by Stop: ends background loops
+	// Cluster is this master's cluster membership (nil when not clustered).
+	Cluster *cluster.Cluster
 }
 
 // Start builds and starts everything the configuration enables.
@@ -76,9 +79,12 @@ func Start(cfg *configs.Config, o Options) (a *App, err error) {
 		o.Out = io.Discard
 	}
 	a = &App{cfg: cfg, opts: o, log: o.Log, done: make(chan struct{})}
+	// `return nil, err` has already set a to nil when this runs: stop what
+	// was started through self.
+	self := a
 	defer func() {
 		if err != nil {
-			a.Stop()
+			self.Stop()
 			a = nil
 		}
 	}()
@@ -156,7 +162,7 @@ func Notifiers(cfg *configs.Config, log *slog.Logger, admin irc.AdminHandler) ([
 	var errs []error
 	nc := cfg.Master.Notifiers
 	for i, c := range nc.Mail {
-		n, err := mail.New(c, log.With("notifier", "mail/"+c.Name))
+		n, err := mail.New(c, log)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("master.notifiers.mail[%d]: %w", i, err))
 			continue
@@ -164,7 +170,7 @@ func Notifiers(cfg *configs.Config, log *slog.Logger, admin irc.AdminHandler) ([
 		out = append(out, n)
 	}
 	for i, c := range nc.IRC {
-		n, err := irc.New(c, log.With("notifier", "irc/"+c.Name), admin)
+		n, err := irc.New(c, log, admin)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("master.notifiers.irc[%d]: %w", i, err))
 			continue
@@ -172,7 +178,7 @@ func Notifiers(cfg *configs.Config, log *slog.Logger, admin irc.AdminHandler) ([
 		out = append(out, n)
 	}
 	for i, c := range nc.SMS {
-		n, err := sms.New(c, log.With("notifier", "sms/"+c.Name))
+		n, err := sms.New(c, log)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("master.notifiers.sms[%d]: %w", i, err))
 			continue
@@ -180,7 +186,7 @@ func Notifiers(cfg *configs.Config, log *slog.Logger, admin irc.AdminHandler) ([
 		out = append(out, n)
 	}
 	for i, c := range nc.Webhook {
-		n, err := webhook.New(c, log.With("notifier", "webhook/"+c.Name))
+		n, err := webhook.New(c, log)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("master.notifiers.webhook[%d]: %w", i, err))
 			continue
@@ -233,6 +239,14 @@ func (a *App) startMaster(localKey ed25519.PrivateKey) error {
 		maint = append(maint, model.Maintenance{ID: "config-" + mc.Name, Hosts: mc.Hosts, Start: mc.Start, End: mc.End,
 			Every: mc.Every, Duration: mc.Duration, Reason: mc.Name})
 	}
+	cl, err := a.startCluster()
+	if err != nil {
+		for _, n := range nfs {
+			_ = n.Close()
+		}
+		return err
+	}
+	a.Cluster = cl
 	m, err := actors.StartMaster(actors.MasterOptions{
 		Name: cfg.Node.Name, Listen: cfg.Master.Listen, TLS: tlsCfg, Store: a.Store, Log: a.log,
 		Keys: keys, HostTimeout: cfg.Master.HostTimeout, PersistentDowntime: cfg.Master.PersistentDowntime,
@@ -240,7 +254,7 @@ func (a *App) startMaster(localKey ed25519.PrivateKey) error {
 		Rules: ruleInfos, Maintenance: maint, Notifiers: nfs,
 		RetryMin: cfg.Master.Notifiers.Outbox.RetryMin, RetryMax: cfg.Master.Notifiers.Outbox.RetryMax,
 		FailWarnAfter: cfg.Master.Notifiers.Outbox.FailWarnAfter, GiveUpAfter: cfg.Master.Notifiers.Outbox.GiveUpAfter,
-		Debug: cfg.Node.Debug, Inject: a.opts.Inject,
+		Debug: cfg.Node.Debug, Inject: a.opts.Inject, Cluster: clusterOption(cl),
 	})
 	if err != nil {
 		for _, n := range nfs {
@@ -250,6 +264,10 @@ func (a *App) startMaster(localKey ed25519.PrivateKey) error {
 	}
 	a.Master = m
 	admin.m = m
+	if cl != nil {
+		cl.Attach(m)
+		fmt.Fprintf(a.opts.Out, "master %s in cluster on %s with peers %s\n", cfg.Node.Name, cfg.Cluster.Listen, strings.Join(cfg.Cluster.Peers, ", "))
+	}
 	a.unsub = append(a.unsub, a.startSpaceWatch(a.opts.SpaceCheckInterval))
 	fmt.Fprintf(a.opts.Out, "master %s listening for agents on %s\n", cfg.Node.Name, cfg.Master.Listen)
 	if cfg.Node.Debug {
@@ -294,7 +312,7 @@ func (a *App) startHTTP() error {
 		}
 		hc.Users = []configs.UserConfig{u}
 	}
-	srv, err := web.New(web.Options{Config: hc, Backend: a.Master, Logger: a.log.With("component", "web"), Version: a.opts.Version})
+	srv, err := web.New(web.Options{Config: hc, Backend: webBackend{a.Master}, Logger: a.log.With("component", "web"), Version: a.opts.Version})
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
@@ -395,6 +413,10 @@ func (a *App) Stop() {
 	if a.Master != nil {
 		a.Master.Stop()
 		a.Master = nil
+	}
+	if a.Cluster != nil {
+		a.Cluster.Stop()
+		a.Cluster = nil
 	}
 	if a.Store != nil {
 		if err := a.Store.Close(); err != nil {
