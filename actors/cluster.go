@@ -32,6 +32,8 @@ type Cluster interface {
 	MaintenanceChanged(m model.Maintenance, deleted bool)
 	// Members returns the membership as this master sees it.
 	Members() []model.MemberStatus
+	// Owner names the master that currently owns host ("" if none yet).
+	Owner(host string) string
 }
 
 // applyRule and applyMaintenance carry replicated changes from peers into

@@ -262,7 +262,13 @@ func askAs[T any](ctx context.Context, m *Master, name string, msg any) (T, erro
 
 // ServerList returns every known host (without samples).
 func (m *Master) ServerList(ctx context.Context) ([]model.HostStatus, error) {
-	return askAs[[]model.HostStatus](ctx, m, "query", qServerList{})
+	hs, err := askAs[[]model.HostStatus](ctx, m, "query", qServerList{})
+	if err == nil && m.opts.Cluster != nil {
+		for i := range hs {
+			hs[i].Owner = m.opts.Cluster.Owner(hs[i].Host)
+		}
+	}
+	return hs, err
 }
 
 // ServerStatus returns one host with its samples and checks.
@@ -273,6 +279,9 @@ func (m *Master) ServerStatus(ctx context.Context, host string) (*model.HostStat
 	}
 	if h == nil {
 		return nil, fmt.Errorf("host %q: %w", host, ErrNotFound)
+	}
+	if m.opts.Cluster != nil {
+		h.Owner = m.opts.Cluster.Owner(host)
 	}
 	return h, nil
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/notify"
 	"github.com/lookout-mon/lookout/store"
 	"github.com/lookout-mon/lookout/wire"
 )
@@ -636,5 +637,28 @@ func TestPruneLedger(t *testing.T) {
 	_ = st.List(nsLedger, "", func(string, []byte) error { left++; return nil })
 	if left != 2 {
 		t.Fatalf("%d entries left, want 2", left)
+	}
+}
+
+// slowSink takes a while to deliver.
+type slowSink struct {
+	sink
+	delay time.Duration
+}
+
+func (s *slowSink) Send(ctx context.Context, n model.Notification) (bool, error) {
+	time.Sleep(s.delay)
+	return s.sink.Send(ctx, n)
+}
+
+func TestStopWaitsForInFlightDelivery(t *testing.T) {
+	slow := &slowSink{sink: sink{name: "slow", min: model.DEBUG}, delay: 700 * time.Millisecond}
+	h := newHarness(t, func(o *MasterOptions) { o.Notifiers = []notify.Notifier{slow} })
+	h.send(model.Report{Seq: 1, Samples: cpu(1)})
+	time.Sleep(300 * time.Millisecond) // the delivery is in flight now
+	h.restart()
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(slow.all()); n != 1 {
+		t.Fatalf("delivered %d times across a stop during the send, want 1", n)
 	}
 }

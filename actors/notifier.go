@@ -74,6 +74,10 @@ type notifierActor struct {
 	failingSince time.Time
 	warned       bool
 	lastErr      string
+	// result receives the in-flight send's outcome too, so a stopping actor
+	// can wait for it and record it (else a restart resends it).
+	result   chan sendResult
+	stopping bool
 }
 
 func newNotifierActor(cfg NotifierActorConfig) actor.Producer {
@@ -122,13 +126,24 @@ func (a *notifierActor) Receive(c *actor.Context) {
 		}
 		a.next(c)
 	case actor.Stopped:
+		a.stopping = true
 		if a.timer != nil {
 			a.timer.Stop()
+		}
+		if a.inflight && a.result != nil {
+			// Give the send in progress a moment, and record its outcome in
+			// the ledger, so a restart does not deliver it twice.
+			select {
+			case r := <-a.result:
+				a.onResult(c, r)
+			case <-time.After(5 * time.Second):
+				a.cfg.Log.Warn("stopping with a delivery in flight; it will be retried after restart", "notifier", a.key)
+			}
 		}
 	case deliver:
 		a.enqueue(c, m.N)
 	case sendResult:
-		a.result(c, m)
+		a.onResult(c, m)
 	case kick:
 		a.timer = nil
 		a.next(c)
@@ -164,7 +179,7 @@ func (a *notifierActor) enqueue(c *actor.Context, n model.Notification) {
 }
 
 func (a *notifierActor) next(c *actor.Context) {
-	if a.inflight || len(a.queue) == 0 {
+	if a.inflight || a.stopping || len(a.queue) == 0 {
 		return
 	}
 	// Retry times are wall-clock (time.Now), independent of the injectable
@@ -217,6 +232,8 @@ func (a *notifierActor) next(c *actor.Context) {
 		return
 	}
 	a.inflight = true
+	ch := make(chan sendResult, 1)
+	a.result = ch
 	eng, self := c.Engine(), c.PID()
 	n := it.N
 	nf := a.cfg.Notifier
@@ -234,7 +251,9 @@ func (a *notifierActor) next(c *actor.Context) {
 			}()
 			retry, err = nf.Send(ctx, n)
 		}()
-		eng.Send(self, sendResult{Key: key, Retryable: retry, Err: err})
+		res := sendResult{Key: key, Retryable: retry, Err: err}
+		ch <- res
+		eng.Send(self, res)
 	}()
 }
 
@@ -248,7 +267,10 @@ func (a *notifierActor) backoff(attempts int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-func (a *notifierActor) result(c *actor.Context, m sendResult) {
+func (a *notifierActor) onResult(c *actor.Context, m sendResult) {
+	if !a.inflight {
+		return // already recorded (while stopping)
+	}
 	a.inflight = false
 	it, ok := a.items[m.Key]
 	if !ok {

@@ -251,6 +251,9 @@ type HostStatus struct {
 	Agent   string        `json:"agent"`
 	LastSeq uint64        `json:"last_seq"`
 	Dropped uint64        `json:"dropped"`
+	// Owner is the master that sends this host's notifications (clustered
+	// masters only).
+	Owner string `json:"owner,omitempty"`
 }
 
 // CheckStatus is the current state of one port or process check of a host.
