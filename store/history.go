@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -296,8 +298,25 @@ func floorNS(t int64, width time.Duration) int64 {
 // samples whose names are empty or contain NUL. While free space is below
 // MinFreeBytes it writes nothing and returns ErrHistoryReadOnly.
 func (s *Store) AddSamples(host string, t time.Time, samples []model.Sample) error {
-	if err := checkName("host", host); err != nil {
-		return err
+	return s.AddSamplesBatch([]HostSamples{{Host: host, Time: t, Samples: samples}})
+}
+
+// HostSamples is one report's samples for AddSamplesBatch.
+type HostSamples struct {
+	Host    string
+	Time    time.Time
+	Samples []model.Sample
+}
+
+// AddSamplesBatch is AddSamples for several reports in one badger
+// transaction (split only when it grows too big), so a burst of reports
+// costs one commit instead of one per report. An invalid host name fails the
+// whole batch before anything is written.
+func (s *Store) AddSamplesBatch(items []HostSamples) error {
+	for _, it := range items {
+		if err := checkName("host", it.Host); err != nil {
+			return err
+		}
 	}
 	if err := s.enterWrite(); err != nil {
 		return err
@@ -307,12 +326,40 @@ func (s *Store) AddSamples(host string, t time.Time, samples []model.Sample) err
 		return ErrHistoryReadOnly
 	}
 	now := s.opt.Now()
-	ts := t.UnixNano()
-	hh := s.hist.host(host, true)
-	hh.mu.Lock()
-	defer hh.mu.Unlock()
+	// Every host's lock is held until the commit, as AddSamples always did,
+	// so FlushHistory never interleaves with these rollup writes. Locks are
+	// taken in name order; only this function takes more than one.
+	hosts := map[string]*hostHist{}
+	for _, it := range items {
+		if hosts[it.Host] == nil {
+			hosts[it.Host] = s.hist.host(it.Host, true)
+		}
+	}
+	names := slices.Sorted(maps.Keys(hosts))
+	for _, n := range names {
+		hosts[n].mu.Lock()
+	}
+	defer func() {
+		for _, n := range names {
+			hosts[n].mu.Unlock()
+		}
+	}()
 	w := newTxnWriter(s.db)
 	defer w.discard()
+	for _, it := range items {
+		if err := s.addSamples(w, hosts[it.Host], it.Host, it.Time, it.Samples, now); err != nil {
+			return err
+		}
+	}
+	if err := w.commit(); err != nil {
+		return fmt.Errorf("store: commit history of %d reports: %w", len(items), err)
+	}
+	return nil
+}
+
+// addSamples adds one report's values to w. Caller holds hh.mu.
+func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time) error {
+	ts := t.UnixNano()
 	var raw [8]byte
 	skipped := 0
 	for _, sm := range samples {
@@ -336,9 +383,6 @@ func (s *Store) AddSamples(host string, t time.Time, samples []model.Sample) err
 				return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
 			}
 		}
-	}
-	if err := w.commit(); err != nil {
-		return fmt.Errorf("store: commit history of %s: %w", host, err)
 	}
 	if skipped > 0 {
 		s.log.Debug("history values skipped (bad name or not finite)", "host", host, "skipped", skipped)

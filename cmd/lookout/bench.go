@@ -1,7 +1,93 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
 
+	"github.com/lookout-mon/lookout/bench"
+)
+
+// cmdBench runs the load generator against a real master process and
+// measures a real agent's footprint (package bench), printing Markdown.
 func cmdBench(args []string) error {
-	return errors.New("bench: not implemented yet (see issue #8)")
+	if len(args) > 0 && args[0] == bench.AgentChildCommand {
+		return cmdBenchAgentChild(args[1:])
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	agents := fs.Int("agents", 1000, "simulated agents (= monitored hosts)")
+	interval := fs.Duration("interval", 50*time.Millisecond, "report interval of each simulated agent")
+	duration := fs.Duration("duration", 15*time.Second, "load duration (the first 20%, at most 2s, is warm-up)")
+	values := fs.Int("values", 40, "values per report")
+	engines := fs.Int("engines", 4, "hollywood engines carrying the simulated agents")
+	crossings := fs.Int("crossings", 200, "threshold crossings to time (alert latency)")
+	masterBin := fs.String("master-bin", "", "lookout binary to run as the master (default: this binary)")
+	pprof := fs.String("pprof", "", "let the master serve pprof on this loopback address (e.g. 127.0.0.1:6060)")
+	agentRun := fs.Bool("agent", true, "also measure a real agent's footprint")
+	agentCycles := fs.Int("agent-cycles", 1000, "collection cycles for the agent footprint")
+	agentInterval := fs.Duration("agent-interval", 10*time.Millisecond, "collection interval for the agent footprint")
+	masterRun := fs.Bool("master", true, "run the master load test")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	bin := *masterBin
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: locating this binary (give --master-bin): %w", err)
+		}
+		bin = exe
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Printf("lookout bench, %s, %s/%s, %d CPUs, %s\n\n", version, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	var errs []error
+	if *masterRun {
+		res, err := bench.Run(ctx, bench.Options{Binary: bin, Agents: *agents, Engines: *engines, Interval: *interval,
+			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Log: log})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			res.WriteMarkdown(os.Stdout)
+			fmt.Println()
+		}
+	}
+	if *agentRun && ctx.Err() == nil {
+		res, err := bench.AgentFootprint(ctx, bench.AgentOptions{Binary: bin, Cycles: *agentCycles, Interval: *agentInterval, Log: log})
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			res.WriteMarkdown(os.Stdout)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cmdBenchAgentChild is `lookout bench agent-child`, the real agent that
+// AgentFootprint measures from the parent bench process.
+func cmdBenchAgentChild(args []string) error {
+	fs := flag.NewFlagSet("bench agent-child", flag.ContinueOnError)
+	o := bench.AgentChildOptions{}
+	fs.StringVar(&o.Master, "master", "", "ingest address")
+	fs.StringVar(&o.KeyFile, "key", "", "agent signing key file")
+	fs.StringVar(&o.DataDir, "dir", "", "data dir")
+	fs.DurationVar(&o.Interval, "interval", 10*time.Millisecond, "collection interval of every family")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Master == "" || o.KeyFile == "" || o.DataDir == "" {
+		return errors.New("bench agent-child: --master, --key and --dir are required")
+	}
+	return bench.RunAgentChild(o)
 }

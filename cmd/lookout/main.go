@@ -34,6 +34,7 @@ Usage:
   lookout run [-c FILE] [--debug]        master + local agent + dashboard in one process
                                           (no file: embedded default, data under ./data)
   lookout master -c FILE [--debug]       run only the master (and its dashboard if http.enabled)
+                                          (run/master: --pprof 127.0.0.1:PORT serves net/http/pprof)
   lookout agent -c FILE [--debug]        run only the agent
   lookout check-config FILE              validate a config file (every error, with its key path)
   lookout query NAME [ARGS]              ask a running master: server-status HOST, down-list,
@@ -89,6 +90,7 @@ func cmdRun(role string, args []string) error {
 	file := fs.String("c", "", "config file (YAML)")
 	debug := fs.Bool("debug", false, "print every processed event")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (profiling; off by default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +103,11 @@ func cmdRun(role string, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)
+	if *pprofAddr != "" {
+		if _, err := servePprof(*pprofAddr); err != nil {
+			return err
+		}
+	}
 	cfg, err := configs.Load(*file, os.Environ())
 	if err != nil {
 		return err

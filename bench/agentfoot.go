@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/remote"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/agent"
+	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/pki"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// AgentChildCommand is the hidden `lookout bench` sub-mode that runs a
+// real agent for AgentFootprint.
+const AgentChildCommand = "agent-child"
+
+// AgentOptions configures an agent footprint run.
+type AgentOptions struct {
+	Binary   string        // lookout binary, run as `lookout bench agent-child`
+	Cycles   int           // collection cycles to measure (default 1000)
+	Interval time.Duration // every family's interval (default 10ms)
+	Log      *slog.Logger
+}
+
+// AgentResult is an agent's measured footprint.
+type AgentResult struct {
+	Interval        time.Duration
+	Cycles          int
+	RSSIdle         int64
+	RSSAfter        int64
+	CPUPerCycle     time.Duration
+	ReportsPerCycle float64
+	BytesPerReport  float64
+}
+
+// fakeIngest is a minimal master ingest: it verifies each signed report
+// with the agent's key, acks it, and counts reports, bytes and cycles (a
+// report carrying the load sample marks one cpu+load collection).
+type fakeIngest struct {
+	pub ed25519.PublicKey
+
+	mu      sync.Mutex
+	reports int
+	bytes   int
+	cycles  int
+	bad     int
+}
+
+func (f *fakeIngest) receive(c *actor.Context) {
+	m, ok := c.Message().(*anypb.Any)
+	if !ok {
+		return
+	}
+	r, err := wire.OpenReport(m, func(string) (ed25519.PublicKey, bool) { return f.pub, true })
+	f.mu.Lock()
+	if err != nil {
+		f.bad++
+		f.mu.Unlock()
+		return
+	}
+	f.reports++
+	f.bytes += len(m.Value)
+	for _, s := range r.Samples {
+		if s.Resource == model.ResLoad {
+			f.cycles++
+			break
+		}
+	}
+	f.mu.Unlock()
+	if ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: "bench", Agent: r.Agent, Seq: r.Seq}); err == nil && c.Sender() != nil {
+		c.Engine().Send(c.Sender(), ack)
+	}
+}
+
+func (f *fakeIngest) snapshot() (reports, bytes, cycles, bad int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reports, f.bytes, f.cycles, f.bad
+}
+
+// AgentFootprint starts a real agent in a child process against an
+// in-process ingest and measures its RSS after the first collection cycle
+// and after Cycles more, and its CPU per cycle.
+func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
+	if o.Cycles <= 0 {
+		o.Cycles = 1000
+	}
+	if o.Interval <= 0 {
+		o.Interval = 10 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Binary == "" {
+		return nil, errors.New("bench: agent footprint: no lookout binary given")
+	}
+	dir, err := os.MkdirTemp("", "lookout-bench-agent-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	keyPath := filepath.Join(dir, "agent.key")
+	pub, err := pki.GenerateAgentKey(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("bench: agent key: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	r := remote.New(addr, remote.NewConfig())
+	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+	if err != nil {
+		return nil, fmt.Errorf("bench: fake ingest on %s: %w", addr, err)
+	}
+	defer func() { r.Stop().Wait() }()
+	fi := &fakeIngest{pub: pub}
+	e.SpawnFunc(fi.receive, "lookout/master/ingest", actor.WithID("main"))
+
+	cmd := exec.Command(o.Binary, "bench", AgentChildCommand, "--master", addr, "--key", keyPath,
+		"--dir", dir, "--interval", o.Interval.String())
+	logf, err := os.Create(filepath.Join(dir, "agent.log"))
+	if err != nil {
+		return nil, fmt.Errorf("bench: agent log: %w", err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: starting agent child: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	tail := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "agent.log"))
+		if len(b) > 1500 {
+			b = b[:1500]
+		}
+		return string(b)
+	}
+	waitCycles := func(n int, limit time.Duration) error {
+		end := time.Now().Add(limit)
+		for {
+			_, _, c, bad := fi.snapshot()
+			if bad > 0 {
+				return fmt.Errorf("bench: the fake ingest refused %d agent reports", bad)
+			}
+			if c >= n {
+				return nil
+			}
+			if time.Now().After(end) {
+				return fmt.Errorf("bench: agent reached %d of %d collection cycles in %s; agent log: %s", c, n, limit, tail())
+			}
+			select {
+			case err := <-done:
+				done <- err
+				return fmt.Errorf("bench: agent exited (%v): %s", err, tail())
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	if err := waitCycles(2, 20*time.Second); err != nil {
+		return nil, err
+	}
+	if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		return nil, err
+	}
+	u0, err := ReadProc(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	r0, b0, c0, _ := fi.snapshot()
+	budget := time.Duration(o.Cycles)*o.Interval*4 + 30*time.Second
+	if err := waitCycles(c0+o.Cycles, budget); err != nil {
+		return nil, err
+	}
+	u1, err := ReadProc(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	r1, b1, c1, _ := fi.snapshot()
+	cycles := c1 - c0
+	res := &AgentResult{Interval: o.Interval, Cycles: cycles, RSSIdle: u0.RSSBytes, RSSAfter: u1.RSSBytes,
+		CPUPerCycle:     time.Duration((u1.CPUSeconds() - u0.CPUSeconds()) / float64(cycles) * 1e9),
+		ReportsPerCycle: float64(r1-r0) / float64(cycles)}
+	if r1 > r0 {
+		res.BytesPerReport = float64(b1-b0) / float64(r1-r0)
+	}
+	return res, nil
+}
+
+// AgentChildOptions are the arguments of `lookout bench agent-child`.
+type AgentChildOptions struct {
+	Master   string
+	KeyFile  string
+	DataDir  string
+	Interval time.Duration
+}
+
+// RunAgentChild runs a real agent with every collector family on Interval
+// (below the 1 s the config validation allows, to reach many cycles
+// quickly) until SIGTERM or SIGINT.
+func RunAgentChild(o AgentChildOptions) error {
+	key, err := pki.LoadAgentKey(o.KeyFile)
+	if err != nil {
+		return fmt.Errorf("bench agent-child: %w", err)
+	}
+	listen, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	iv := o.Interval
+	cfg := configs.AgentConfig{Enabled: true, Name: "benchagent", Listen: listen, InsecureLoopback: true,
+		Masters: []string{o.Master}, Intervals: configs.IntervalConfig{CPU: iv, Memory: iv, Disk: iv, Network: iv,
+			Uptime: iv, Ports: iv, Processes: iv, Heartbeat: iv}}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := agent.Start(agent.Options{Config: cfg, DataDir: o.DataDir, Key: key, Logger: log})
+	if err != nil {
+		return fmt.Errorf("bench agent-child: %w", err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	a.Stop()
+	return nil
+}

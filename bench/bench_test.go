@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/actors"
+	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/pki"
+	"github.com/lookout-mon/lookout/store"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestMasterConfigValid runs the rendered master config through the real
+// loader and validation.
+func TestMasterConfigValid(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	pub2, _, _ := ed25519.GenerateKey(nil)
+	spec := MasterSpec{Dir: t.TempDir(), Listen: "127.0.0.1:7999", WebhookURL: "http://127.0.0.1:1/hook",
+		Keys: map[string]ed25519.PublicKey{"b1": pub, "b0": pub2}}
+	b, err := masterConfig(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.LoadBytes(b, nil)
+	if err != nil {
+		t.Fatalf("bench master config rejected: %v\n%s", err, b)
+	}
+	m := cfg.Master
+	if !m.Enabled || !m.InsecureLoopback || m.Listen != spec.Listen || cfg.HTTP.Enabled || cfg.Agent.Enabled {
+		t.Fatalf("roles/listen wrong: %+v", m)
+	}
+	if len(m.Agents) != 2 || m.Agents[0].Name != "b0" || m.Agents[1].PublicKey != pki.EncodePublicKey(pub) {
+		t.Fatalf("agents %+v", m.Agents)
+	}
+	if len(m.Rules) != 1 || m.Rules[0].Expr != BenchRule {
+		t.Fatalf("rules %+v", m.Rules)
+	}
+	if len(m.Notifiers.Webhook) != 1 || m.Notifiers.Webhook[0].URL != spec.WebhookURL {
+		t.Fatalf("webhook %+v", m.Notifiers.Webhook)
+	}
+	if m.RateLimit < 100 {
+		t.Fatalf("rate limit %v would throttle the bench", m.RateLimit)
+	}
+}
+
+func TestReportShape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 9, 10, 40, 85} {
+		r := Report("a1", 7, n, 1234, rng)
+		got := 0
+		for _, s := range r.Samples {
+			got += len(s.Values)
+		}
+		if got != n {
+			t.Errorf("values=%d: report carries %d values", n, got)
+		}
+		if r.Samples[0].Resource != "load" || r.Samples[0].Values["value"] != 1234 {
+			t.Errorf("values=%d: first sample %+v lacks load value 1234", n, r.Samples[0])
+		}
+		if r.Agent != "a1" || r.Host != "a1" || r.Seq != 7 || r.Version != model.ProtocolVersion {
+			t.Errorf("header %+v", r)
+		}
+	}
+}
+
+// startMaster starts an in-process master (the same actor tree the
+// `lookout master` process runs) trusting keys, with the bench rule.
+func startMaster(tb testing.TB, listen string, keys map[string]ed25519.PublicKey) *actors.Master {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir(), store.Options{Logger: quiet()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := actors.StartMaster(actors.MasterOptions{Name: "bench", Listen: listen, Store: st, Log: quiet(), Keys: keys,
+		HostTimeout: 10 * time.Minute, RateLimit: 1e6, RateBurst: 1e6,
+		Rules: []model.RuleInfo{{Name: "bench", Expr: BenchRule, Source: "config"}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Stop(); _ = st.Close() })
+	return m
+}
+
+// TestGeneratorAgainstMaster drives an in-process master over real
+// hollywood remote connections: every report is acked, none resent, and a
+// crossing raises an alarm on the master.
+func TestGeneratorAgainstMaster(t *testing.T) {
+	listen, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := NewGenerator(listen, 6, 2, 40, "t", quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gen.Stop()
+	var crossed atomic.Int32
+	gen.onCross = func(string, time.Time) { crossed.Add(1) }
+	m := startMaster(t, listen, gen.Keys())
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		gen.Cross(3)
+	}()
+	gen.Run(ctx, 20*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for gen.Unacked() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := gen.Unacked(); n != 0 {
+		t.Fatalf("%d reports still unacked", n)
+	}
+	if gen.Sent() < 6*20 || gen.Acked() != gen.Sent() {
+		t.Fatalf("sent %d, acked %d: want >= 120 and all acked", gen.Sent(), gen.Acked())
+	}
+	if gen.resent.Load() != 0 || gen.rejects.Load() != 0 {
+		t.Fatalf("resent %d, rejected %d on a healthy loopback", gen.resent.Load(), gen.rejects.Load())
+	}
+	if crossed.Load() != 1 {
+		t.Fatalf("crossings sent: %d, want 1", crossed.Load())
+	}
+	st, err := m.IngestStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Accepted != gen.Sent() || st.Gaps != 0 || st.Duplicates != 0 {
+		t.Fatalf("master ingest stats %+v, generator sent %d", st, gen.Sent())
+	}
+	tr, err := m.Transitions(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarms := 0
+	for _, ev := range tr {
+		if ev.Notification != nil && ev.Notification.Kind == model.KindAlarm && ev.Notification.Host == "t3" {
+			alarms++
+		}
+	}
+	if alarms != 1 {
+		t.Fatalf("ALARM transitions for t3: %d, want 1 (transitions: %+v)", alarms, tr)
+	}
+}
+
+// BenchmarkIngestPipeline measures the master's ingest pipeline in
+// process: b.N signed 40-value reports from 100 agents go to the ingest
+// actor through the engine (no network), and the clock stops when the last
+// one is acked, i.e. committed to the store and handed to the host and
+// alarm actors. Signing is done before the timer starts.
+func BenchmarkIngestPipeline(b *testing.B) {
+	const agents = 100
+	keys := map[string]ed25519.PublicKey{}
+	privs := make([]ed25519.PrivateKey, agents)
+	for i := range agents {
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		keys["p"+strconv.Itoa(i)] = pub
+		privs[i] = priv
+	}
+	m := startMaster(b, "", keys)
+	rng := rand.New(rand.NewPCG(3, 4))
+	msgs := make([]*anypb.Any, b.N)
+	bytes := 0
+	for i := range b.N {
+		a := i % agents
+		r := Report("p"+strconv.Itoa(a), uint64(i/agents+1), 40, rng.Float64()*Threshold/2, rng)
+		r.Oldest = r.Seq
+		msg, err := wire.SignReport(privs[a], r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = msg
+		bytes += len(msg.Value)
+	}
+	var acked atomic.Int64
+	done := make(chan struct{})
+	want := int64(b.N)
+	last := make([]uint64, agents) // owned by the ack actor
+	ackPID := m.Engine().SpawnFunc(func(c *actor.Context) {
+		a, ok := c.Message().(*anypb.Any)
+		if !ok {
+			return
+		}
+		var ack model.Ack
+		if wire.Decode(a, wire.TypeAck, &ack) != nil || ack.Reject != "" {
+			return
+		}
+		i, _ := strconv.Atoi(ack.Agent[1:])
+		if ack.Seq > last[i] {
+			if acked.Add(int64(ack.Seq-last[i])) == want {
+				close(done)
+			}
+			last[i] = ack.Seq
+		}
+	}, "benchacks")
+	ingest := actor.NewPID(m.Engine().Address(), wire.IngestID)
+	cpu0, err := ReadProc(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for _, msg := range msgs {
+		m.Engine().SendWithSender(ingest, msg, ackPID)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatalf("only %d of %d reports acked within a minute", acked.Load(), b.N)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	cpu1, err := ReadProc(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "reports/s")
+	b.ReportMetric((cpu1.CPUSeconds()-cpu0.CPUSeconds())*1e6/float64(b.N), "cpu-µs/report")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/report")
+}

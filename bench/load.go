@@ -1,0 +1,329 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/remote"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// Load generator limits.
+const (
+	simOutbox      = 1000            // unacked reports kept per simulated agent, as the real uplink
+	simResendAfter = 2 * time.Second // as agent.DefaultResendAfter
+	simResendBatch = 50
+	// Threshold is the value the bench rule alarms above; normal reports stay
+	// below it, crossing reports go to 2x.
+	Threshold = 1000
+)
+
+// BenchRule is the rule the bench master runs; crossing reports trip it.
+const BenchRule = "*!bench.load:*.value > 1000 CRIT"
+
+// resourceNames spread a report's values over samples of 10 values each.
+var resourceNames = []string{"load", "cpu", "memory", "disk", "network", "swap", "inodes", "uptime"}
+
+// simAgent is one simulated agent: it signs reports with its own key,
+// numbers them like the real uplink (Seq, Oldest = lowest unacked) and
+// keeps unacked reports for resending.
+type simAgent struct {
+	name string
+	key  ed25519.PrivateKey
+	pub  ed25519.PublicKey
+	gen  *Generator
+	eng  *engine
+
+	mu      sync.Mutex
+	seq     uint64
+	unacked []simPending
+	dropped uint64
+	cross   bool // the next report crosses the threshold
+	rng     *rand.Rand
+}
+
+type simPending struct {
+	seq  uint64
+	msg  *anypb.Any
+	sent time.Time
+}
+
+// engine is one hollywood engine with a remote listener carrying many
+// simulated agents; its ack actor dispatches acks to them by name.
+type engine struct {
+	e      *actor.Engine
+	r      *remote.Remote
+	ackPID *actor.PID
+	agents map[string]*simAgent // read-only after start
+}
+
+// Generator drives simulated agents against one master ingest address.
+type Generator struct {
+	target  *actor.PID
+	agents  []*simAgent
+	engines []*engine
+	values  int
+	log     *slog.Logger
+
+	sent    atomic.Uint64
+	resent  atomic.Uint64
+	acked   atomic.Uint64
+	rejects atomic.Uint64
+	signErr atomic.Uint64
+
+	// onCross is called just before a crossing report is sent.
+	onCross func(host string, t time.Time)
+}
+
+// NewGenerator creates n agents named prefix0..prefixN-1 spread over
+// engines hollywood engines, each listening on a free loopback port.
+func NewGenerator(masterAddr string, n, engines, values int, prefix string, log *slog.Logger) (*Generator, error) {
+	if n <= 0 || engines <= 0 || values <= 0 {
+		return nil, fmt.Errorf("bench: generator needs agents, engines and values > 0 (got %d, %d, %d)", n, engines, values)
+	}
+	engines = min(engines, n)
+	g := &Generator{target: actor.NewPID(masterAddr, wire.IngestID), values: values, log: log}
+	for i := range engines {
+		addr, err := freeAddr()
+		if err != nil {
+			g.Stop()
+			return nil, err
+		}
+		r := remote.New(addr, remote.NewConfig())
+		e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+		if err != nil {
+			g.Stop()
+			return nil, fmt.Errorf("bench: engine %d on %s: %w", i, addr, err)
+		}
+		en := &engine{e: e, r: r, agents: map[string]*simAgent{}}
+		en.ackPID = e.SpawnFunc(en.receive, "benchacks", actor.WithID(strconv.Itoa(i)))
+		g.engines = append(g.engines, en)
+	}
+	for i := range n {
+		pub, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			g.Stop()
+			return nil, fmt.Errorf("bench: agent key: %w", err)
+		}
+		en := g.engines[i%len(g.engines)]
+		a := &simAgent{name: prefix + strconv.Itoa(i), key: priv, pub: pub, gen: g, eng: en,
+			rng: rand.New(rand.NewPCG(uint64(i), 42))}
+		en.agents[a.name] = a
+		g.agents = append(g.agents, a)
+	}
+	return g, nil
+}
+
+// Keys returns every agent's name and public key.
+func (g *Generator) Keys() map[string]ed25519.PublicKey {
+	m := make(map[string]ed25519.PublicKey, len(g.agents))
+	for _, a := range g.agents {
+		m[a.name] = a.pub
+	}
+	return m
+}
+
+// Agents returns the agent (and host) names.
+func (g *Generator) Agents() []string {
+	out := make([]string, len(g.agents))
+	for i, a := range g.agents {
+		out[i] = a.name
+	}
+	return out
+}
+
+// Cross makes agent i's next report cross the threshold.
+func (g *Generator) Cross(i int) {
+	a := g.agents[i]
+	a.mu.Lock()
+	a.cross = true
+	a.mu.Unlock()
+}
+
+// Acked is the number of reports acknowledged so far.
+func (g *Generator) Acked() uint64 { return g.acked.Load() }
+
+// Sent is the number of first sends so far.
+func (g *Generator) Sent() uint64 { return g.sent.Load() }
+
+// Unacked is the number of reports sent and not yet acknowledged.
+func (g *Generator) Unacked() int {
+	n := 0
+	for _, a := range g.agents {
+		a.mu.Lock()
+		n += len(a.unacked)
+		a.mu.Unlock()
+	}
+	return n
+}
+
+// Run sends one report per agent every interval until ctx ends; agents
+// start at random offsets within the first interval. Unacked reports are
+// resent after 2 s, in order, like the real uplink.
+func (g *Generator) Run(ctx context.Context, interval time.Duration) {
+	var wg sync.WaitGroup
+	for i, a := range g.agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			off := time.Duration(uint64(i) * uint64(interval) / uint64(len(g.agents)))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(off):
+			}
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			lastResend := time.Now()
+			for {
+				now := time.Now()
+				a.send(now)
+				if now.Sub(lastResend) >= simResendAfter/4 {
+					lastResend = now
+					a.resend(now)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Report builds agent-style report number seq for host with values values;
+// "value" in the load sample is v.
+func Report(agent string, seq uint64, values int, v float64, rng *rand.Rand) *model.Report {
+	r := &model.Report{Version: model.ProtocolVersion, Agent: agent, Host: agent, Seq: seq, Time: time.Now().UnixNano()}
+	for i := 0; i < values; i += 10 {
+		res := resourceNames[(i/10)%len(resourceNames)]
+		s := model.Sample{Service: "bench", Resource: res, Unit: "u" + strconv.Itoa(i/10/len(resourceNames)),
+			Values: make(map[string]float64, 10)}
+		for j := i; j < min(i+10, values); j++ {
+			if j == 0 {
+				s.Values["value"] = v
+				continue
+			}
+			s.Values["v"+strconv.Itoa(j)] = rng.Float64() * 100
+		}
+		r.Samples = append(r.Samples, s)
+	}
+	return r
+}
+
+func (a *simAgent) send(now time.Time) {
+	a.mu.Lock()
+	a.seq++
+	v := a.rng.Float64() * Threshold / 2
+	crossing := a.cross
+	if crossing {
+		v, a.cross = 2*Threshold, false
+	}
+	r := Report(a.name, a.seq, a.gen.values, v, a.rng)
+	r.Oldest = r.Seq
+	if len(a.unacked) > 0 {
+		r.Oldest = a.unacked[0].seq
+	}
+	if len(a.unacked) >= simOutbox {
+		a.unacked = a.unacked[1:]
+		a.dropped++
+	}
+	r.Dropped = a.dropped
+	msg, err := wire.SignReport(a.key, r)
+	if err != nil {
+		a.mu.Unlock()
+		a.gen.signErr.Add(1)
+		return
+	}
+	a.unacked = append(a.unacked, simPending{seq: r.Seq, msg: msg, sent: now})
+	a.mu.Unlock()
+	if crossing && a.gen.onCross != nil {
+		a.gen.onCross(a.name, time.Now())
+	}
+	a.gen.sent.Add(1)
+	a.eng.e.SendWithSender(a.gen.target, msg, a.eng.ackPID)
+}
+
+// resend re-sends, in seq order, unacked reports older than simResendAfter.
+func (a *simAgent) resend(now time.Time) {
+	a.mu.Lock()
+	var due []*anypb.Any
+	for i := range a.unacked {
+		p := &a.unacked[i]
+		if now.Sub(p.sent) < simResendAfter || len(due) >= simResendBatch {
+			continue
+		}
+		p.sent = now
+		due = append(due, p.msg)
+	}
+	a.mu.Unlock()
+	for _, m := range due {
+		a.gen.resent.Add(1)
+		a.eng.e.SendWithSender(a.gen.target, m, a.eng.ackPID)
+	}
+}
+
+func (a *simAgent) ack(seq uint64) {
+	a.mu.Lock()
+	n := 0
+	for n < len(a.unacked) && a.unacked[n].seq <= seq {
+		n++
+	}
+	a.unacked = a.unacked[n:]
+	a.mu.Unlock()
+	a.gen.acked.Add(uint64(n))
+}
+
+func (en *engine) receive(c *actor.Context) {
+	m, ok := c.Message().(*anypb.Any)
+	if !ok {
+		return
+	}
+	var ack model.Ack
+	if err := wire.Decode(m, wire.TypeAck, &ack); err != nil {
+		return
+	}
+	a := en.agents[ack.Agent]
+	if a == nil {
+		return
+	}
+	if ack.Reject != "" {
+		a.gen.rejects.Add(1)
+		return
+	}
+	a.ack(ack.Seq)
+}
+
+// Stop shuts the engines down.
+func (g *Generator) Stop() {
+	for _, en := range g.engines {
+		en.r.Stop().Wait()
+	}
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("bench: finding a free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", fmt.Errorf("bench: finding a free port: %w", err)
+	}
+	return addr, nil
+}
