@@ -2,9 +2,9 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
 	"log/slog"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
