@@ -29,11 +29,16 @@ test-proc:
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
 
-test: vet test-unit test-proc fuzz-smoke
+test: vet test-unit fuzz-smoke test-proc
 
-bench:
-	$(GO) build -o $(BIN) ./cmd/lookout
-	$(BIN) bench > BENCHMARKS.out.md
+# bench regenerates the figures of BENCHMARKS.md into bench.out.md
+# (real master process under load, agent footprint, pipeline and dashboard
+# Go benchmarks); copy them into BENCHMARKS.md with the date and load.
+bench: build
+	{ $(BIN) bench --agents 1000 --interval 250ms --duration 15s; \
+	  $(BIN) bench --agents 100 --interval 1s --duration 15s --agent=false; \
+	  $(GO) test -run '^$$' -bench IngestPipeline -benchtime 30000x ./bench; \
+	  $(GO) test -run '^$$' -bench 'RenderOverview1000|SSEFanout1000' -benchmem ./web; } > bench.out.md
 
 clean:
 	rm -rf bin
