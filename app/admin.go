@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lookout-mon/lookout/actors"
+	"github.com/lookout-mon/lookout/configs"
 	"github.com/lookout-mon/lookout/model"
 )
 
@@ -69,7 +70,7 @@ func (a *ircAdmin) Command(ctx context.Context, from string, args []string) ([]s
 		if len(args) < 3 {
 			return nil, fmt.Errorf("usage: silence HOSTGLOB DURATION [reason]")
 		}
-		d, err := time.ParseDuration(args[2])
+		d, err := configs.ParseDuration(args[2])
 		if err != nil {
 			return nil, fmt.Errorf("duration %q: %w", args[2], err)
 		}

@@ -127,6 +127,11 @@ func cmdRun(role string, args []string) error {
 	if err != nil {
 		return err
 	}
+	if role == "agent" {
+		// After start-up, whose large one-off allocations (hollywood's
+		// remote inbox) are better made under the default GOGC.
+		tuneAgentGC(log)
+	}
 	abs, _ := filepath.Abs(cfg.Node.DataDir)
 	fmt.Printf("lookout %s running (%s), data in %s; Ctrl-C to stop\n", version, role, abs)
 	sig := make(chan os.Signal, 1)
@@ -349,7 +354,7 @@ func queryRequest(a []string) (method, path string, body any, err error) {
 		if len(a) < 3 {
 			return "", "", nil, errors.New("usage: lookout query silence HOSTGLOB DURATION [REASON]")
 		}
-		d, err := time.ParseDuration(a[2])
+		d, err := configs.ParseDuration(a[2])
 		if err != nil {
 			return "", "", nil, fmt.Errorf("silence: duration %q: %w", a[2], err)
 		}
