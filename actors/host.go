@@ -123,16 +123,55 @@ func (h *host) load() {
 			h.st.LastSeq = seq
 		}
 	}
+	h.loadLast()
+}
+
+// loadLast loads the host's last values: the per-resource keys ingest
+// writes (nsLastRes), then the legacy per-unit keys (nsLast, written
+// before) of resources that have no per-resource key yet. Legacy keys of a
+// resource that has one are stale and are deleted.
+func (h *host) loadLast() {
+	resources := map[string]bool{} // service.resource with a per-resource key
+	err := h.cfg.Store.List(nsLastRes, h.name+"|", func(key string, raw []byte) error {
+		var ss []model.Sample
+		if err := store.Decode(raw, &ss); err != nil {
+			h.cfg.Log.Warn("host: skipping unreadable last values", "host", h.name, "key", key, "err", err)
+			return nil
+		}
+		resources[key[len(h.name)+1:]] = true
+		for _, s := range ss {
+			h.samples[s.Key()] = s
+		}
+		return nil
+	})
+	if err != nil {
+		h.cfg.Log.Error("host: loading last values", "host", h.name, "err", err)
+	}
+	var stale []string
 	err = h.cfg.Store.List(nsLast, h.name+"|", func(key string, raw []byte) error {
 		var s model.Sample
 		if err := store.Decode(raw, &s); err != nil {
+			h.cfg.Log.Warn("host: skipping an unreadable legacy last value", "host", h.name, "key", key, "err", err)
+			return nil
+		}
+		if resources[s.Service+"."+s.Resource] {
+			stale = append(stale, key)
 			return nil
 		}
 		h.samples[s.Key()] = s
 		return nil
 	})
 	if err != nil {
-		h.cfg.Log.Error("host: loading last values", "host", h.name, "err", err)
+		h.cfg.Log.Error("host: loading legacy last values", "host", h.name, "err", err)
+	}
+	if len(stale) > 0 {
+		b := h.cfg.Store.Batch()
+		for _, k := range stale {
+			b.Delete(nsLast, k)
+		}
+		if err := b.Commit(false); err != nil {
+			h.cfg.Log.Warn("host: deleting superseded legacy last values", "host", h.name, "keys", len(stale), "err", err)
+		}
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // Namespaces in the store used by the master actors.
 const (
 	nsSeq      = "seq"      // agent -> last applied seq
-	nsLast     = "last"     // host|service.resource:unit -> model.Sample
+	nsLast     = "last"     // legacy (read only): host|service.resource:unit -> model.Sample
+	nsLastRes  = "lastres"  // host|service.resource -> []model.Sample: one report's units of that resource
 	nsHost     = "host"     // host -> hostState
 	nsAlarm    = "alarm"    // host|rule|series|attr -> rules.Alarm
 	nsRule     = "rule"     // name -> model.RuleInfo (runtime rules)
@@ -387,16 +388,30 @@ func (in *ingest) flush(c *actor.Context) {
 	in.pending = nil
 	b := in.cfg.Store.Batch()
 	newLast := map[string]uint64{}
-	var err error
+	// Last values: one key per (host, service.resource) holding the units
+	// of that resource in the newest report of the batch that has any, so a
+	// report of 4 resources costs 4 keys whatever its unit count, and a
+	// host sending a batch of reports costs that once.
+	groups := map[string][]model.Sample{}
 	for _, p := range batch {
 		r := p.r
 		newLast[r.Agent] = r.Seq
+		var mine map[string]bool // groups this report replaced already
 		for _, s := range r.Samples {
-			if err = b.Put(nsLast, r.Host+"|"+s.Key(), s); err != nil {
-				break
+			k := lastResKey(r.Host, s)
+			if !mine[k] {
+				if mine == nil {
+					mine = map[string]bool{}
+				}
+				mine[k] = true
+				groups[k] = nil
 			}
+			groups[k] = append(groups[k], s)
 		}
-		if err != nil {
+	}
+	var err error
+	for k, ss := range groups {
+		if err = b.Put(nsLastRes, k, ss); err != nil {
 			break
 		}
 	}
@@ -437,6 +452,11 @@ func (in *ingest) flush(c *actor.Context) {
 	for _, p := range batch {
 		c.Send(in.cfg.Hosts, hostReport{Report: p.r, Received: p.at})
 	}
+}
+
+// lastResKey is the nsLastRes key of sample s of host.
+func lastResKey(host string, s model.Sample) string {
+	return host + "|" + s.Service + "." + s.Resource
 }
 
 // sanitize validates names and bounds in a report and drops non-finite

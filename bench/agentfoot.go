@@ -220,6 +220,9 @@ type AgentChildOptions struct {
 	KeyFile  string
 	DataDir  string
 	Interval time.Duration
+	// AfterStart, if set, runs once the agent has started (the command
+	// line tunes the agent's GC there, as `lookout agent` does).
+	AfterStart func()
 }
 
 // RunAgentChild runs a real agent with every collector family on Interval
@@ -242,6 +245,9 @@ func RunAgentChild(o AgentChildOptions) error {
 	a, err := agent.Start(agent.Options{Config: cfg, DataDir: o.DataDir, Key: key, Logger: log})
 	if err != nil {
 		return fmt.Errorf("bench agent-child: %w", err)
+	}
+	if o.AfterStart != nil {
+		o.AfterStart()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

@@ -21,17 +21,27 @@ import (
 //
 //	0x01 'H' <res> <host> 0x00 <series> 0x00 <attr> 0x00 <time>
 //
-// with <res> 'r' (raw), 'm' (1m rollup) or 'h' (1h rollup), <series>
+// with <res> 'R' (raw samples), 'm' (1m rollup) or 'h' (1h rollup), <series>
 // "service.resource:unit" and <time> the unix nanoseconds of the point (raw)
 // or of the bucket start (rollups), big-endian with the sign bit flipped so
-// keys sort by time and a range query is one prefix scan. Raw values are 8
-// bytes (float64 bits); rollup values are 32: min, avg, max (float64 bits)
-// and the count (uint64). Every entry carries a badger expiry computed from
-// its own time, so retention holds even for late points.
+// keys sort by time and a range query is one prefix scan. Raw history is
+// stored per sample, not per value: a raw key has an empty <attr> and its
+// value holds every attribute of the sample at that time (see
+// appendSampleValue), so a report of 4 samples with 40 values costs 4 raw
+// entries instead of 40. Rollup values are 32 bytes: min, avg, max (float64
+// bits) and the count (uint64), one key per attribute. Every entry carries a
+// badger expiry computed from its own time, so retention holds even for late
+// points.
+//
+// Before raw samples, raw history was one key per value with <res> 'r' and an
+// 8-byte value. Those keys are no longer read: they expire by themselves
+// within RawRetention (2h by default), so raw history written before the
+// upgrade is dropped; rollups are unchanged and keep it.
 
 // Resolutions of stored history.
 const (
-	resRaw    byte = 'r'
+	resRaw    byte = 'r' // legacy raw values (one key per value), no longer written or read
+	resSample byte = 'R' // raw samples: one key per sample holding every attribute
 	resMinute byte = 'm'
 	resHour   byte = 'h'
 )
@@ -105,7 +115,7 @@ func parseHistKey(k []byte) (histKeyParts, error) {
 		return p, fmt.Errorf("store: not a history key: %q", k)
 	}
 	p.Res = k[2]
-	if p.Res != resRaw && p.Res != resMinute && p.Res != resHour {
+	if p.Res != resRaw && p.Res != resSample && p.Res != resMinute && p.Res != resHour {
 		return p, fmt.Errorf("store: history key with unknown resolution %q", p.Res)
 	}
 	body := k[3 : len(k)-8]
@@ -151,6 +161,58 @@ func decodePoint(res byte, b []byte) (Point, error) {
 		Max: math.Float64frombits(binary.BigEndian.Uint64(b[16:])),
 		N:   int(n),
 	}, nil
+}
+
+// sampleValueVersion is the first byte of a raw sample value.
+const sampleValueVersion = 1
+
+// appendSampleValue appends one attribute to a raw sample value, which is
+// the version byte followed by, for each attribute, its name's length
+// (uvarint), the name and the value (float64 bits, big-endian).
+func appendSampleValue(b []byte, attr string, v float64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(attr)))
+	b = append(b, attr...)
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+}
+
+// walkSampleValue calls fn for each attribute of a raw sample value, in
+// stored order, until fn returns false. It fails on a value that is not
+// well formed (checked up to where fn stopped).
+func walkSampleValue(b []byte, fn func(attr []byte, v float64) bool) error {
+	if len(b) == 0 || b[0] != sampleValueVersion {
+		return fmt.Errorf("store: raw sample value without version byte %d", sampleValueVersion)
+	}
+	b = b[1:]
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n == 0 || n > MaxName || w != len(binary.AppendUvarint(nil, n)) {
+			return fmt.Errorf("store: raw sample value with a bad attribute name length")
+		}
+		b = b[w:]
+		if uint64(len(b)) < n+8 {
+			return fmt.Errorf("store: raw sample value truncated (attribute of %d bytes, %d left)", n, len(b))
+		}
+		attr := b[:n]
+		v := math.Float64frombits(binary.BigEndian.Uint64(b[n:]))
+		b = b[n+8:]
+		if !fn(attr, v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// sampleAttr extracts one attribute from a raw sample value; ok is false if
+// the sample has no such attribute.
+func sampleAttr(b []byte, attr string) (v float64, ok bool, err error) {
+	err = walkSampleValue(b, func(a []byte, x float64) bool {
+		if string(a) == attr {
+			v, ok = x, true
+			return false
+		}
+		return true
+	})
+	return v, ok, err
 }
 
 func checkName(what, s string) error {
@@ -290,8 +352,8 @@ func floorNS(t int64, width time.Duration) int64 {
 }
 
 // AddSamples records every value of every sample at t for host: one raw
-// point per value (kept RawRetention), and the value folded into the open 1m
-// and 1h rollup buckets of its series, which are written when the next
+// entry per sample holding all its values (kept RawRetention), and each
+// value folded into the open 1m and 1h rollup buckets of its attribute, which are written when the next
 // bucket starts (the open hour also whenever a minute closes), by
 // FlushHistory once idle, and on Close. After a kill -9 the 1m and 1h
 // rollups lose at most the minute that was open. NaN and infinite values are skipped, as are
@@ -357,10 +419,10 @@ func (s *Store) AddSamplesBatch(items []HostSamples) error {
 	return nil
 }
 
-// addSamples adds one report's values to w. Caller holds hh.mu.
+// addSamples adds one report's values to w: one raw entry per sample and
+// every value into its rollups. Caller holds hh.mu.
 func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time) error {
 	ts := t.UnixNano()
-	var raw [8]byte
 	skipped := 0
 	for _, sm := range samples {
 		series := sm.Key()
@@ -368,19 +430,24 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 			skipped++
 			continue
 		}
+		raw := make([]byte, 1, 1+len(sm.Values)*24)
+		raw[0] = sampleValueVersion
 		for attr, v := range sm.Values {
 			if checkName("attribute", attr) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				skipped++
 				continue
 			}
-			binary.BigEndian.PutUint64(raw[:], math.Float64bits(v))
-			if e := s.entry(histKey(resRaw, host, series, attr, ts), append([]byte(nil), raw[:]...), resRaw, ts, now); e != nil {
-				if err := w.set(e); err != nil {
-					return fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
-				}
-			}
+			raw = appendSampleValue(raw, attr, v)
 			if err := s.addRollups(w, hh, host, series, attr, ts, v, now); err != nil {
 				return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
+			}
+		}
+		if len(raw) == 1 {
+			continue
+		}
+		if e := s.entry(histKey(resSample, host, series, "", ts), raw, resSample, ts, now); e != nil {
+			if err := w.set(e); err != nil {
+				return fmt.Errorf("store: history of %s %s: %w", host, series, err)
 			}
 		}
 	}
@@ -560,7 +627,7 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	res := resHour
 	switch {
 	case !from.Before(now.Add(-s.opt.RawRetention)) && step < time.Minute:
-		res = resRaw
+		res = resSample
 	case !from.Before(now.Add(-MinuteRollupRetention)) && step < time.Hour:
 		res = resMinute
 	}
@@ -569,7 +636,11 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	if width > 0 {
 		fromNS = floorNS(fromNS, width)
 	}
-	prefix := seriesPrefix(res, host, series, attr)
+	keyAttr := attr
+	if res == resSample {
+		keyAttr = "" // one key per sample; the attribute is in the value
+	}
+	prefix := seriesPrefix(res, host, series, keyAttr)
 	var pts []Point
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
@@ -587,12 +658,21 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 				break
 			}
 			var p Point
+			found := true
 			if err := item.Value(func(v []byte) error {
+				if res == resSample {
+					x, ok, err := sampleAttr(v, attr)
+					p, found = Point{Min: x, Avg: x, Max: x, N: 1}, ok
+					return err
+				}
 				var err error
 				p, err = decodePoint(res, v)
 				return err
 			}); err != nil {
 				return fmt.Errorf("point at %d: %w", ts, err)
+			}
+			if !found {
+				continue // this sample had no such attribute at ts
 			}
 			p.T = time.Unix(0, ts)
 			pts = append(pts, p)
@@ -602,7 +682,7 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	if err != nil {
 		return nil, fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
 	}
-	if res != resRaw {
+	if res != resSample {
 		pts = s.overlayOpen(pts, res, host, series, attr, fromNS, toNS)
 	}
 	if step > width {

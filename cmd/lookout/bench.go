@@ -89,5 +89,9 @@ func cmdBenchAgentChild(args []string) error {
 	if o.Master == "" || o.KeyFile == "" || o.DataDir == "" {
 		return errors.New("bench agent-child: --master, --key and --dir are required")
 	}
+	// Measure the agent as `lookout agent` runs it.
+	o.AfterStart = func() {
+		tuneAgentGC(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}
 	return bench.RunAgentChild(o)
 }
