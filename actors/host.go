@@ -123,6 +123,11 @@ func (h *host) load() {
 			h.st.LastSeq = seq
 		}
 	}
+	// Likewise LastSeen: ingest commits it with every batch.
+	var seen time.Time
+	if ok, err := h.cfg.Store.Get(nsSeen, h.name, &seen); err == nil && ok && seen.After(h.st.LastSeen) {
+		h.st.LastSeen = seen
+	}
 	h.loadLast()
 }
 

@@ -21,6 +21,7 @@ import (
 // Namespaces in the store used by the master actors.
 const (
 	nsSeq      = "seq"      // agent -> last applied seq
+	nsSeen     = "seen"     // host -> when its newest committed report arrived
 	nsLast     = "last"     // legacy (read only): host|service.resource:unit -> model.Sample
 	nsLastRes  = "lastres"  // host|service.resource -> []model.Sample: one report's units of that resource
 	nsHost     = "host"     // host -> hostState
@@ -418,6 +419,19 @@ func (in *ingest) flush(c *actor.Context) {
 	if err == nil {
 		for agent, seq := range newLast {
 			if err = b.Put(nsSeq, agent, seq); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		// When each host was last heard, so a restarted master knows how
+		// long a silent host has really been silent (one key per host).
+		seen := map[string]time.Time{}
+		for _, p := range batch {
+			seen[p.r.Host] = p.at
+		}
+		for host, t := range seen {
+			if err = b.Put(nsSeen, host, t); err != nil {
 				break
 			}
 		}

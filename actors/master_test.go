@@ -662,3 +662,19 @@ func TestStopWaitsForInFlightDelivery(t *testing.T) {
 		t.Fatalf("delivered %d times across a stop during the send, want 1", n)
 	}
 }
+
+func TestDownSinceAfterRestartIsTheLastReport(t *testing.T) {
+	h := newHarness(t, nil)
+	h.send(model.Report{Seq: 1, Samples: cpu(1)})
+	h.waitAck(1)
+	h.clk.Add(10 * time.Second)
+	h.send(model.Report{Seq: 2, Samples: cpu(2)}) // no state change: host state not saved
+	h.waitAck(2)
+	last := h.clk.Now()
+	h.restart()
+	h.clk.Add(31 * time.Second)
+	waitFor(t, "down after restart", func() bool { s := h.status("web1"); return s != nil && !s.Up })
+	if s := h.status("web1"); !s.DownSince.Equal(last) {
+		t.Fatalf("down since %s, want the last report's arrival %s", s.DownSince, last)
+	}
+}
