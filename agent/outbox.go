@@ -101,6 +101,22 @@ func (o *outbox) Due(now time.Time, after time.Duration, limit int) []*model.Rep
 	return out
 }
 
+// MarkAllUnsent makes the oldest report due for resending at once.
+func (o *outbox) MarkAllUnsent() {
+	if len(o.entries) > 0 {
+		o.entries[0].lastSent = time.Time{}
+	}
+}
+
+// SentAt returns when the report with seq was last sent.
+func (o *outbox) SentAt(seq uint64) (time.Time, bool) {
+	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].rep.Seq >= seq })
+	if i < len(o.entries) && o.entries[i].rep.Seq == seq {
+		return o.entries[i].lastSent, true
+	}
+	return time.Time{}, false
+}
+
 // MarkSent records that the report with seq was sent at now.
 func (o *outbox) MarkSent(seq uint64, now time.Time) {
 	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].rep.Seq >= seq })

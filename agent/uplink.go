@@ -57,7 +57,26 @@ type uplinkCore struct {
 
 	stats       UplinkStats
 	lastRejectL time.Time
+
+	// Congestion control, so agents do not bury a struggling master in
+	// resends: the resend timeout is at least 3x the smoothed ack round
+	// trip (an overloaded master answers slowly, so resends slow down), and
+	// every resend round that starts again at the same oldest report (no
+	// progress: the master is down) doubles the timeout up to
+	// maxResendBackoff and halves the window down to minResendBatch. Progress
+	// resets both; while backed off, an ack showing the master behind our
+	// oldest report (it lost reports, e.g. it restarted; the master acks its
+	// position when a report arrives after a gap) makes the outbox due at once.
+	backoff    time.Duration
+	srtt       time.Duration // smoothed ack round trip
+	lastOldest uint64        // first seq of the previous resend round
 }
+
+// Resend congestion control bounds.
+const (
+	maxResendBackoff = 8 * time.Second
+	minResendBatch   = 20
+)
 
 // newUplinkCore returns the core of the uplink to master.
 func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resendAfter time.Duration, log *slog.Logger) *uplinkCore {
@@ -69,7 +88,7 @@ func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resen
 	}
 	return &uplinkCore{
 		master: master, agent: agent, key: key,
-		out: newOutbox(size), resendAfter: resendAfter, batch: resendBatch,
+		out: newOutbox(size), resendAfter: resendAfter, batch: resendBatch, backoff: resendAfter,
 		log: log, stats: UplinkStats{Master: master},
 	}
 }
@@ -136,6 +155,21 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 		return
 	}
 	u.stats.LastReject = ""
+	if sent, ok := u.out.SentAt(a.Seq); ok && !sent.IsZero() {
+		rtt := now.Sub(sent)
+		if u.srtt == 0 {
+			u.srtt = rtt
+		} else {
+			u.srtt = (7*u.srtt + rtt) / 8
+		}
+	}
+	if oldest := u.out.Oldest(); oldest > 0 && a.Seq < oldest && u.backoff > u.resendAfter {
+		// We had backed off, and the master is alive but behind our oldest
+		// report (it lost reports, e.g. it restarted): resend from there
+		// now, with a full window.
+		u.backoff, u.batch, u.lastOldest = u.resendAfter, resendBatch, 0
+		u.out.MarkAllUnsent()
+	}
 	u.out.Ack(a.Seq)
 	if a.Seq > u.stats.AckedSeq {
 		u.stats.AckedSeq = a.Seq
@@ -157,7 +191,16 @@ func (u *uplinkCore) handleAck(m *anypb.Any, now time.Time) error {
 // resend returns the queued reports due for resending, in seq order, at most
 // one batch.
 func (u *uplinkCore) resend(now time.Time) []*anypb.Any {
-	due := u.out.Due(now, u.resendAfter, u.batch)
+	due := u.out.Due(now, max(u.backoff, 3*u.srtt), u.batch)
+	if len(due) > 0 {
+		if due[0].Seq == u.lastOldest {
+			u.backoff = min(2*u.backoff, maxResendBackoff)
+			u.batch = max(u.batch/2, minResendBatch)
+		} else {
+			u.backoff, u.batch = u.resendAfter, resendBatch
+		}
+		u.lastOldest = due[0].Seq
+	}
 	out := make([]*anypb.Any, 0, len(due))
 	for _, r := range due {
 		if m := u.sign(r); m != nil {

@@ -172,3 +172,64 @@ func FuzzUplinkAck(f *testing.F) {
 		}
 	})
 }
+
+func TestUplinkResendBacksOffWhileMasterIsSilent(t *testing.T) {
+	_, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 1000, 2*time.Second, testLog)
+	t0 := time.Unix(1000, 0)
+	for s := uint64(1); s <= 500; s++ {
+		u.push(rep(s), t0)
+	}
+	// No acks at all: each round restarts at seq 1, so the gaps between
+	// rounds double (2s, 4s, 8s, 8s) and the window halves down to 20.
+	var rounds []time.Duration
+	var sizes []int
+	last := t0
+	for now := t0; now.Before(t0.Add(40 * time.Second)); now = now.Add(100 * time.Millisecond) {
+		if got := u.resend(now); len(got) > 0 {
+			rounds = append(rounds, now.Sub(last))
+			sizes = append(sizes, len(got))
+			last = now
+		}
+	}
+	wantGaps := []time.Duration{2 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second}
+	for i, w := range wantGaps {
+		if i >= len(rounds) || rounds[i] != w {
+			t.Fatalf("resend gaps %v, want %v first", rounds, wantGaps)
+		}
+	}
+	if sizes[0] != resendBatch || sizes[len(sizes)-1] != minResendBatch {
+		t.Fatalf("resend windows %v, want %d shrinking to %d", sizes, resendBatch, minResendBatch)
+	}
+	// The master comes back behind our oldest report (it lost what it had
+	// not committed): the outbox is due at once, with a full window.
+	u.ack(model.Ack{Agent: "ag", Seq: 0}, last.Add(time.Second))
+	if got := u.resend(last.Add(time.Second)); len(got) != resendBatch {
+		t.Fatalf("after the master answered, resent %d, want a full window of %d at once", len(got), resendBatch)
+	}
+}
+
+func TestUplinkResendTimeoutFollowsRoundTrip(t *testing.T) {
+	_, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 1000, 2*time.Second, testLog)
+	t0 := time.Unix(1000, 0)
+	// A slow (overloaded) master acks each report 3s after it was sent.
+	for s := uint64(1); s <= 20; s++ {
+		sent := t0.Add(time.Duration(s) * time.Second)
+		u.push(rep(s), sent)
+		if s > 3 {
+			u.ack(model.Ack{Agent: "ag", Seq: s - 3}, sent)
+		}
+	}
+	if u.srtt < 2900*time.Millisecond || u.srtt > 3100*time.Millisecond {
+		t.Fatalf("srtt = %s, want about 3s", u.srtt)
+	}
+	// The oldest unacked (seq 18) was sent at t0+18s: not resent before
+	// 3 x srtt (9s), although ResendAfter is 2s.
+	if got := u.resend(t0.Add(18*time.Second + 8*time.Second)); len(got) != 0 {
+		t.Fatalf("resent %d reports to a slow master before 3x its round trip", len(got))
+	}
+	if got := u.resend(t0.Add(18*time.Second + 10*time.Second)); len(got) == 0 {
+		t.Fatal("nothing resent after 3x the round trip")
+	}
+}
