@@ -86,6 +86,8 @@ type ingest struct {
 	lastLog map[string]time.Time
 	started time.Time
 	silent  map[string]time.Time // agent -> when the silence WARN was sent
+	// gapAcked limits the acks sent for reports that arrive after a gap.
+	gapAcked map[string]time.Time
 	verify  []*actor.PID         // verifier children, by shard
 	// sent and done count reports dispatched to / returned from each
 	// verifier, so stats questions see every report sent before them.
@@ -97,6 +99,10 @@ type ingest struct {
 // decoding (about 70 µs of CPU per report, most of the ingest actor's work)
 // run there in parallel; everything stateful stays in the ingest actor.
 const verifyShards = 4
+
+// maxVerifyBacklog is how many reports may wait for signature checks before
+// the ingest actor sheds load.
+const maxVerifyBacklog = 8192
 
 // verifyJob asks a verifier to open one signed report.
 type verifyJob struct {
@@ -156,6 +162,18 @@ func (in *ingest) dispatch(c *actor.Context, a *anypb.Any) {
 		h.Write([]byte(s.ID))
 	}
 	shard := int(h.Sum32() % uint32(len(in.verify)))
+	// Load shedding: hollywood inboxes are unbounded, so when the verifiers
+	// are this far behind, new reports are dropped unacknowledged (the
+	// agents resend them later, with backoff) instead of piling up.
+	var backlog uint64
+	for i := range in.sent {
+		backlog += in.sent[i] - in.done[i]
+	}
+	if backlog >= maxVerifyBacklog {
+		in.stats.Overloaded++
+		in.logLimited("overload", "ingest: overloaded, shedding reports (agents will resend)", "backlog", backlog)
+		return
+	}
 	in.sent[shard]++
 	c.Engine().SendWithSender(in.verify[shard], verifyJob{a: a, shard: shard}, c.Sender())
 }
@@ -172,7 +190,7 @@ func newIngest(cfg IngestConfig) actor.Producer {
 			cfg.Now = time.Now
 		}
 		return &ingest{cfg: cfg, last: map[string]uint64{}, senders: map[string]*actor.PID{},
-			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{},
+			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{}, gapAcked: map[string]time.Time{},
 			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
 	}
 }
@@ -335,6 +353,12 @@ func (in *ingest) accept(c *actor.Context, r *model.Report, err error) {
 	case r.Seq != last+1 && r.Oldest != r.Seq:
 		// A gap the agent has not explained: wait for its in-order resend.
 		in.stats.Gaps++
+		// Tell the agent where this master stands (at most twice a second
+		// per agent), so an uplink that backed off resends from there now.
+		if now.Sub(in.gapAcked[r.Agent]) >= 500*time.Millisecond {
+			in.gapAcked[r.Agent] = now
+			in.ack(c, r.Agent, in.last[r.Agent])
+		}
 		return
 	}
 	in.pending = append(in.pending, pendingReport{r: r, sender: c.Sender(), at: now})

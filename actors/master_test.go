@@ -678,3 +678,46 @@ func TestDownSinceAfterRestartIsTheLastReport(t *testing.T) {
 		t.Fatalf("down since %s, want the last report's arrival %s", s.DownSince, last)
 	}
 }
+
+func TestIngestShedsLoadWhenVerifiersFallBehind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs 20,000 reports")
+	}
+	const agents, per = 200, 100
+	keys := make([]ed25519.PrivateKey, agents)
+	h := newHarness(t, func(o *MasterOptions) {
+		for i := range keys {
+			pub, priv, _ := ed25519.GenerateKey(nil)
+			keys[i] = priv
+			o.Keys[fmt.Sprint("a", i)] = pub
+		}
+	})
+	msgs := make([]*anypb.Any, 0, agents*per)
+	for seq := uint64(1); seq <= per; seq++ {
+		for i := range keys {
+			r := model.Report{Version: model.ProtocolVersion, Agent: fmt.Sprint("a", i), Host: fmt.Sprint("h", i),
+				Seq: seq, Oldest: 1, Time: time.Now().UnixNano(), Samples: cpu(1)}
+			a, err := wire.SignReport(keys[i], &r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, a)
+		}
+	}
+	for _, a := range msgs {
+		h.sendRaw(a) // far faster than signatures can be checked
+	}
+	var st IngestStats
+	waitFor(t, "every report accounted for", func() bool {
+		st, _ = h.m.IngestStats(context.Background())
+		return st.Accepted+st.Overloaded+st.Gaps+st.Duplicates == uint64(len(msgs))
+	})
+	t.Logf("accepted %d, shed %d, gaps %d of %d", st.Accepted, st.Overloaded, st.Gaps, len(msgs))
+	if st.Overloaded == 0 {
+		t.Skip("the verifiers kept up on this machine; nothing to shed")
+	}
+	// The master stays responsive while shedding.
+	if _, err := h.m.ServerList(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

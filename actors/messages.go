@@ -87,12 +87,15 @@ type qIngestStats struct{}
 
 // IngestStats counts what the ingest actor accepted and refused.
 type IngestStats struct {
-	Accepted     uint64               `json:"accepted"`
-	Duplicates   uint64               `json:"duplicates"`
-	Gaps         uint64               `json:"gaps"`
-	Rejected     uint64               `json:"rejected"` // unknown agent, bad signature, bad id
-	Malformed    uint64               `json:"malformed"`
-	RateLimited  uint64               `json:"rate_limited"`
+	Accepted    uint64 `json:"accepted"`
+	Duplicates  uint64 `json:"duplicates"`
+	Gaps        uint64 `json:"gaps"`
+	Rejected    uint64 `json:"rejected"` // unknown agent, bad signature, bad id
+	Malformed   uint64 `json:"malformed"`
+	RateLimited uint64 `json:"rate_limited"`
+	// Overloaded counts reports shed unacknowledged because signature
+	// checking was too far behind.
+	Overloaded   uint64               `json:"overloaded"`
 	StoreErrors  uint64               `json:"store_errors"`
 	PerAgentSeen map[string]time.Time `json:"agents_last_seen"`
 }
