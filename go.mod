@@ -77,3 +77,8 @@ require (
 )
 
 tool github.com/a-h/templ/cmd/templ
+
+// A copy of hollywood v1.0.5 (actor, remote, ringbuffer, safemap) with one
+// fix: a failed TLS dial no longer crashes the process (see
+// third_party/hollywood/README.md).
+replace github.com/anthdm/hollywood => ./third_party/hollywood

@@ -150,6 +150,9 @@ func cmdCheckConfig(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTLS(cfg); err != nil {
+		return err
+	}
 	// Notifier constructors validate what only they know (e.g. templates).
 	nfs, err := app.Notifiers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
@@ -160,6 +163,31 @@ func cmdCheckConfig(args []string) error {
 	}
 	fmt.Printf("%s: OK (%d rules, %d notifiers)\n", args[0], len(cfg.Master.Rules), len(nfs))
 	return nil
+}
+
+// checkTLS loads every mutual-TLS configuration cfg asks for, as app.Start
+// does: the files exist and parse, our certificate chains to the CA and
+// carries a role. Validate only checks that the keys are set.
+func checkTLS(cfg *configs.Config) error {
+	var errs []error
+	for _, l := range []struct {
+		key           string
+		on, plaintext bool
+		files         configs.TLSFiles
+		peer          pki.Role
+	}{
+		{"master", cfg.Master.Enabled, cfg.Master.InsecureLoopback, cfg.Master.TLS, pki.RoleAgent},
+		{"agent", cfg.Agent.Enabled, cfg.Agent.InsecureLoopback, cfg.Agent.TLS, pki.RoleMaster},
+		{"cluster", cfg.Master.Enabled && cfg.Cluster.Enabled, cfg.Cluster.InsecureLoopback, cfg.Cluster.TLS, pki.RoleMaster},
+	} {
+		if !l.on || l.plaintext {
+			continue
+		}
+		if _, err := pki.MutualTLS(l.files, l.peer); err != nil {
+			errs = append(errs, fmt.Errorf("%s.tls: %w", l.key, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func cmdHashPassword(in io.Reader, out io.Writer) error {
