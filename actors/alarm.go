@@ -26,7 +26,7 @@ type alarmEval struct {
 }
 
 // evalAlarms sends each rule's matching samples to its alarm child,
-// spawning the child on the first match.
+// spawning the child on the first matched value that holds a threshold.
 func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 	if len(r.Samples) == 0 {
 		return
@@ -46,11 +46,33 @@ func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 			if h.sup.Known("alarm", cr.Info.Name) {
 				continue // parked after a storm
 			}
+			if !anyHolds(cr, items) {
+				// A fresh alarm fed values that hold no threshold stays ok and
+				// silent (rules.Alarm.Step only records the value), so the
+				// child is spawned on the first value that holds one: a
+				// healthy host costs no alarm actors.
+				continue
+			}
 			h.alarms[cr.Info.Name] = cr
 			pid = h.sup.Spawn(c, "alarm", cr.Info.Name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
 		}
 		c.Send(pid, alarmEval{Items: items, Seq: r.Seq, Now: h.now()})
 	}
+}
+
+// anyHolds reports whether a matched value holds one of the rule's
+// thresholds.
+func anyHolds(cr *compiledRule, items []alarmItem) bool {
+	for _, it := range items {
+		for _, attr := range it.Attrs {
+			if v, ok := it.Sample.Values[attr]; ok {
+				if _, holds := cr.Rule.Eval(v); holds {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // syncAlarms stops alarm children whose rule was removed or changed, and
@@ -156,6 +178,11 @@ func (a *alarmActor) step(c *actor.Context, series, attr string, v float64, seq 
 	key := series + "." + attr
 	al, ok := a.alarms[key]
 	if !ok {
+		if _, holds := a.rule.Rule.Eval(v); !holds {
+			// Stepping a fresh alarm with a value that holds no threshold
+			// would only record the value: keep no state for it.
+			return
+		}
 		al = &rules.Alarm{Rule: a.rule.Info.Name, Host: a.host, Series: series, Attr: attr, State: model.AlarmOK}
 		a.alarms[key] = al
 	}

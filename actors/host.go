@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
@@ -38,14 +41,16 @@ type hostState struct {
 }
 
 // host is the actor of one monitored host: up/down, last values, checks,
-// downtime tracking; it owns one alarm actor per matching rule.
+// downtime tracking; it owns one alarm actor per rule that one of the
+// host's values held a threshold of (spawned then, or at start for a rule
+// with persisted alarm state): a healthy host has none.
 type host struct {
 	cfg     HostsConfig
 	name    string
 	rulesFn func() []*compiledRule
 	rules   []*compiledRule // current rule set (from rulesFn at start, then rulesChanged)
 	st      hostState
-	samples map[string]model.Sample
+	samples lastValues
 	sup     Supervisor
 	alarms  map[string]*compiledRule // rule name -> rule with a live alarm child
 	dirty   bool
@@ -61,7 +66,7 @@ type host struct {
 
 func newHost(cfg HostsConfig, name string, rulesFn func() []*compiledRule) actor.Producer {
 	return func() actor.Receiver {
-		h := &host{cfg: cfg, name: name, rulesFn: rulesFn, samples: map[string]model.Sample{},
+		h := &host{cfg: cfg, name: name, rulesFn: rulesFn,
 			alarms: map[string]*compiledRule{}}
 		h.sup = Supervisor{Name: "host/" + name, Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm,
 			OnRestart: cfg.OnRestart, Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
@@ -145,7 +150,7 @@ func (h *host) loadLast() {
 		}
 		resources[key[len(h.name)+1:]] = true
 		for _, s := range ss {
-			h.samples[s.Key()] = s
+			h.samples.set(s)
 		}
 		return nil
 	})
@@ -163,7 +168,7 @@ func (h *host) loadLast() {
 			stale = append(stale, key)
 			return nil
 		}
-		h.samples[s.Key()] = s
+		h.samples.set(s)
 		return nil
 	})
 	if err != nil {
@@ -235,7 +240,7 @@ func (h *host) report(c *actor.Context, m hostReport) {
 		h.st.Persistent = false
 	}
 	for _, s := range r.Samples {
-		h.samples[s.Key()] = s
+		h.samples.set(s)
 	}
 	for _, ck := range r.Checks {
 		if h.check(c, r, ck, now) {
@@ -374,15 +379,74 @@ func (h *host) tick(c *actor.Context) {
 func (h *host) status() model.HostStatus {
 	s := model.HostStatus{Host: h.name, Up: h.st.Up, LastSeen: h.st.LastSeen, DownSince: h.st.DownSince,
 		Persistent: h.st.Persistent, Agent: h.st.Agent, LastSeq: h.st.LastSeq, Dropped: h.st.Dropped}
-	for _, k := range model.SortedKeys(h.samples) {
-		s.Samples = append(s.Samples, h.samples[k])
-	}
+	s.Samples = h.samples.list()
 	for _, k := range model.SortedKeys(h.st.Checks) {
 		ck := h.st.Checks[k]
 		s.Checks = append(s.Checks, model.CheckStatus{Service: ck.Service, Unit: ck.Unit, Up: ck.Up, Since: ck.Since, Detail: ck.Detail})
 	}
 	s.Load = HostLoad(s.Samples)
 	return s
+}
+
+// intern returns the canonical copy of s (package unique): the names of
+// series and attributes repeat on every host, and the history store keeps
+// them interned, so the last values of all hosts share one copy of each.
+func intern(s string) string { return unique.Make(s).Value() }
+
+// lastValues is a host's last sample of each series, sorted by series key:
+// a slice, which costs a third of a map of the same samples.
+type lastValues []keyedSample
+
+// keyedSample is a sample and its (interned) series key.
+type keyedSample struct {
+	key string
+	s   model.Sample
+}
+
+// set stores s as the last sample of its series.
+func (lv *lastValues) set(s model.Sample) {
+	key := s.Key()
+	i, found := slices.BinarySearchFunc(*lv, key, func(e keyedSample, k string) int { return strings.Compare(e.key, k) })
+	if found {
+		(*lv)[i].s = compactSample(s)
+		return
+	}
+	// Reallocated at the exact size: a new series is rare after the first
+	// report, and spare capacity would be kept per host.
+	grown := make([]keyedSample, len(*lv)+1)
+	copy(grown, (*lv)[:i])
+	grown[i] = keyedSample{key: intern(key), s: compactSample(s)}
+	copy(grown[i+1:], (*lv)[i:])
+	*lv = grown
+}
+
+// list returns the samples in series key order, in a new slice.
+func (lv lastValues) list() []model.Sample {
+	if len(lv) == 0 {
+		return nil
+	}
+	out := make([]model.Sample, len(lv))
+	for i, e := range lv {
+		out[i] = e.s
+	}
+	return out
+}
+
+// compactSample returns the copy of s a host actor keeps as its last value:
+// names interned and the values in a map of their own with interned keys,
+// so the strings decoded from each report (about 40 attribute names) are
+// not kept per host. The report's map is not modified: alarm actors read it
+// concurrently. The copy is never mutated either, so the query read-model
+// shares it.
+func compactSample(s model.Sample) model.Sample {
+	out := model.Sample{Service: intern(s.Service), Resource: intern(s.Resource), Unit: intern(s.Unit)}
+	if s.Values != nil {
+		out.Values = make(map[string]float64, len(s.Values))
+		for k, v := range s.Values {
+			out.Values[intern(k)] = v
+		}
+	}
+	return out
 }
 
 // HostLoad is the mean use (0..100) of a host's cpu (total), memory,

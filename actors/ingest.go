@@ -88,7 +88,7 @@ type ingest struct {
 	silent  map[string]time.Time // agent -> when the silence WARN was sent
 	// gapAcked limits the acks sent for reports that arrive after a gap.
 	gapAcked map[string]time.Time
-	verify  []*actor.PID         // verifier children, by shard
+	verify   []*actor.PID // verifier children, by shard
 	// sent and done count reports dispatched to / returned from each
 	// verifier, so stats questions see every report sent before them.
 	sent, done [verifyShards]uint64

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -228,22 +229,68 @@ func checkName(what, s string) error {
 	return nil
 }
 
-// bucket is an open rollup bucket held in memory.
+// bucket is an open rollup bucket held in memory: 40 bytes, the fields of
+// a Point without its time.Time.
 type bucket struct {
-	start int64 // unix nanoseconds; valid when p.N > 0
-	p     Point
-	dirty bool // changed since last written
+	start         int64 // unix nanoseconds; valid when n > 0
+	min, avg, max float64
+	n             int32
+	dirty         bool // changed since last written
 }
 
-// seriesAcc holds the open 1m and 1h buckets of one series attribute.
-type seriesAcc struct {
+// point returns the bucket's aggregate (T unset).
+func (b *bucket) point() Point { return Point{Min: b.min, Avg: b.avg, Max: b.max, N: int(b.n)} }
+
+// set makes b the open bucket starting at start holding p.
+func (b *bucket) set(start int64, p Point, dirty bool) {
+	n := p.N
+	if n > math.MaxInt32 {
+		n = math.MaxInt32
+	}
+	*b = bucket{start: start, min: p.Min, avg: p.Avg, max: p.Max, n: int32(n), dirty: dirty}
+}
+
+// attrAcc holds the open 1m and 1h buckets of one attribute of a series.
+// The attribute name is interned: hosts share one copy of each name.
+type attrAcc struct {
+	attr unique.Handle[string]
 	m, h bucket
 }
 
-// hostHist holds the open buckets of one host.
+// bucket returns the bucket of resolution res.
+func (a *attrAcc) bucket(res byte) *bucket {
+	if res == resHour {
+		return &a.h
+	}
+	return &a.m
+}
+
+// hostHist holds the open buckets of one host: per series (interned name,
+// shared by all hosts), a compact slice of its attributes' accumulators.
 type hostHist struct {
 	mu     sync.Mutex
-	series map[string]*seriesAcc // key: series \x00 attr
+	series map[unique.Handle[string]][]attrAcc
+}
+
+// find returns the accumulator of series.attr, nil if none. Caller holds mu.
+func (hh *hostHist) find(series, attr string) *attrAcc {
+	accs := hh.series[unique.Make(series)]
+	ah := unique.Make(attr)
+	for i := range accs {
+		if accs[i].attr == ah {
+			return &accs[i]
+		}
+	}
+	return nil
+}
+
+// count returns the number of attribute accumulators. Caller holds mu.
+func (hh *hostHist) count() int {
+	n := 0
+	for _, accs := range hh.series {
+		n += len(accs)
+	}
+	return n
 }
 
 // history is the in-memory part of the history: open rollup buckets.
@@ -259,7 +306,7 @@ func (h *history) host(name string, create bool) *hostHist {
 	defer h.mu.Unlock()
 	hh := h.hosts[name]
 	if hh == nil && create {
-		hh = &hostHist{series: make(map[string]*seriesAcc)}
+		hh = &hostHist{series: make(map[unique.Handle[string]][]attrAcc)}
 		h.hosts[name] = hh
 	}
 	return hh
@@ -432,15 +479,33 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 		}
 		raw := make([]byte, 1, 1+len(sm.Values)*24)
 		raw[0] = sampleValueVersion
+		sh := unique.Make(series)
+		accs := hh.series[sh]
+		grown := false
 		for attr, v := range sm.Values {
 			if checkName("attribute", attr) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				skipped++
 				continue
 			}
 			raw = appendSampleValue(raw, attr, v)
-			if err := s.addRollups(w, hh, host, series, attr, ts, v, now); err != nil {
+			ah := unique.Make(attr)
+			i := slices.IndexFunc(accs, func(a attrAcc) bool { return a.attr == ah })
+			if i < 0 {
+				if accs == nil {
+					accs = make([]attrAcc, 0, len(sm.Values))
+				}
+				accs = append(accs, attrAcc{attr: ah})
+				i, grown = len(accs)-1, true
+			}
+			if err := s.addRollups(w, &accs[i], host, series, attr, ts, v, now); err != nil {
+				if grown {
+					hh.series[sh] = accs
+				}
 				return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
 			}
+		}
+		if grown {
+			hh.series[sh] = accs
 		}
 		if len(raw) == 1 {
 			continue
@@ -457,29 +522,20 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 	return nil
 }
 
-// addRollups folds v at ts into the 1m and 1h buckets of one series.
-// Caller holds hh.mu.
-func (s *Store) addRollups(w *txnWriter, hh *hostHist, host, series, attr string, ts int64, v float64, now time.Time) error {
-	sk := series + "\x00" + attr
-	acc := hh.series[sk]
-	fresh := acc == nil
-	if fresh {
-		acc = &seriesAcc{}
-		hh.series[sk] = acc
-	}
+// addRollups folds v at ts into the 1m and 1h buckets of one series
+// attribute. Caller holds the host's lock.
+func (s *Store) addRollups(w *txnWriter, acc *attrAcc, host, series, attr string, ts int64, v float64, now time.Time) error {
 	vp := Point{Min: v, Avg: v, Max: v, N: 1}
 	for _, res := range [2]byte{resMinute, resHour} {
-		b := &acc.m
-		if res == resHour {
-			b = &acc.h
-		}
+		b := acc.bucket(res)
 		width, _ := s.resolution(res)
 		start := floorNS(ts, width)
 		switch {
-		case b.p.N > 0 && start == b.start:
-			b.p.merge(vp)
-			b.dirty = true
-		case b.p.N > 0 && start < b.start:
+		case b.n > 0 && start == b.start:
+			p := b.point()
+			p.merge(vp)
+			b.set(start, p, true)
+		case b.n > 0 && start < b.start:
 			// Late point for a bucket already closed: merge into the stored one.
 			key := histKey(res, host, series, attr, start)
 			p, err := w.get(res, key)
@@ -495,7 +551,7 @@ func (s *Store) addRollups(w *txnWriter, hh *hostHist, host, series, attr string
 		default:
 			// New bucket: close the open one, then start from what is stored
 			// (a partial bucket written before a restart), if anything.
-			if b.p.N > 0 {
+			if b.n > 0 {
 				if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
 					return err
 				}
@@ -512,7 +568,7 @@ func (s *Store) addRollups(w *txnWriter, hh *hostHist, host, series, attr string
 				return err
 			}
 			p.merge(vp)
-			*b = bucket{start: start, p: p, dirty: true}
+			b.set(start, p, true)
 		}
 	}
 	return nil
@@ -520,10 +576,10 @@ func (s *Store) addRollups(w *txnWriter, hh *hostHist, host, series, attr string
 
 // writeBucket writes an open bucket as it is and marks it clean.
 func (s *Store) writeBucket(w *txnWriter, res byte, host, series, attr string, b *bucket, now time.Time) error {
-	if b.p.N <= 0 || !b.dirty {
+	if b.n <= 0 || !b.dirty {
 		return nil
 	}
-	if e := s.entry(histKey(res, host, series, attr, b.start), encodePoint(b.p), res, b.start, now); e != nil {
+	if e := s.entry(histKey(res, host, series, attr, b.start), encodePoint(b.point()), res, b.start, now); e != nil {
 		if err := w.set(e); err != nil {
 			return err
 		}
@@ -563,30 +619,39 @@ func (s *Store) flush(all bool) error {
 		hh.mu.Lock()
 		w := newTxnWriter(s.db)
 		err := func() error {
-			for sk, acc := range hh.series {
-				series, attr, _ := strings.Cut(sk, "\x00")
-				for _, res := range [2]byte{resMinute, resHour} {
-					b := &acc.m
-					if res == resHour {
-						b = &acc.h
+			for sh, accs := range hh.series {
+				series := sh.Value()
+				kept := accs[:0]
+				for i := range accs {
+					acc := &accs[i]
+					attr := acc.attr.Value()
+					for _, res := range [2]byte{resMinute, resHour} {
+						b := acc.bucket(res)
+						if b.n == 0 {
+							continue
+						}
+						width, _ := s.resolution(res)
+						closed := b.start+int64(width)+int64(flushGrace) <= nowNS
+						if !closed && !all {
+							continue
+						}
+						if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
+							return err
+						}
+						if closed {
+							*b = bucket{}
+						}
 					}
-					if b.p.N == 0 {
-						continue
-					}
-					width, _ := s.resolution(res)
-					closed := b.start+int64(width)+int64(flushGrace) <= nowNS
-					if !closed && !all {
-						continue
-					}
-					if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
-						return err
-					}
-					if closed {
-						*b = bucket{}
+					if acc.m.n != 0 || acc.h.n != 0 {
+						kept = append(kept, *acc)
 					}
 				}
-				if acc.m.p.N == 0 && acc.h.p.N == 0 {
-					delete(hh.series, sk)
+				switch {
+				case len(kept) == 0:
+					delete(hh.series, sh)
+				case len(kept) < len(accs):
+					clear(accs[len(kept):])
+					hh.series[sh] = slices.Clip(kept)
 				}
 			}
 			return w.commit()
@@ -699,19 +764,15 @@ func (s *Store) overlayOpen(pts []Point, res byte, host, series, attr string, fr
 		return pts
 	}
 	hh.mu.Lock()
-	acc := hh.series[series+"\x00"+attr]
 	var b bucket
-	if acc != nil {
-		b = acc.m
-		if res == resHour {
-			b = acc.h
-		}
+	if acc := hh.find(series, attr); acc != nil {
+		b = *acc.bucket(res)
 	}
 	hh.mu.Unlock()
-	if b.p.N <= 0 || b.start < fromNS || b.start > toNS {
+	if b.n <= 0 || b.start < fromNS || b.start > toNS {
 		return pts
 	}
-	p := b.p
+	p := b.point()
 	p.T = time.Unix(0, b.start)
 	i := sort.Search(len(pts), func(i int) bool { return pts[i].T.UnixNano() >= b.start })
 	if i < len(pts) && pts[i].T.UnixNano() == b.start {

@@ -276,14 +276,14 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
-	if hh := s.hist.host("h", false); hh == nil || len(hh.series) != 2 || hh.series["machine.cpu:all\x00used"].h.p.N != 1 {
+	if hh := s.hist.host("h", false); hh == nil || hh.count() != 2 || hh.find("machine.cpu:all", "used").h.n != 1 {
 		t.Fatalf("open hour bucket not kept in memory: %+v", hh)
 	}
 	clk.t = base.Add(3 * time.Hour)
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
-	if hh := s.hist.host("h", false); hh == nil || len(hh.series) != 0 {
+	if hh := s.hist.host("h", false); hh == nil || hh.count() != 0 || len(hh.series) != 0 {
 		t.Fatalf("closed buckets still held in memory: %+v", hh)
 	}
 	clk.t = base.Add(time.Hour)

@@ -1,0 +1,231 @@
+package bench
+
+import (
+	"crypto/ed25519"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/actors"
+	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/store"
+	"github.com/lookout-mon/lookout/wire"
+)
+
+// memRules are the rules of the embedded default config (configs/default.yaml).
+var memRules = []model.RuleInfo{
+	{Name: "disk-space", Expr: "*!machine.disk:*.used_percentage > 90% WARN, > 95% CRIT", Source: "config"},
+	{Name: "disk-inodes", Expr: "*!machine.inodes:*.used_percentage > 90% WARN, > 95% CRIT", Source: "config"},
+	{Name: "memory", Expr: "*!machine.memory:physical.used_percentage > 90% WARN", Source: "config"},
+	{Name: "load", Expr: "*!machine.load:system.load1_per_core > 2 WARN for 5m", Source: "config"},
+}
+
+// agentReport builds a report in the shape the real agent sends (see
+// agent/collect_*.go): cpu total and two cores, load, memory, swap, disk and
+// inodes of one mount, disk io, network of one interface: 45 values in 9
+// samples, all below the default rules' thresholds.
+func agentReport(host string, seq uint64, rng *rand.Rand) *model.Report {
+	r := &model.Report{Version: model.ProtocolVersion, Agent: host, Host: host, Seq: seq, Oldest: seq, Time: time.Now().UnixNano()}
+	f := func() float64 { return rng.Float64() * 80 }
+	big := func() float64 { return float64(rng.Int64N(1 << 40)) }
+	add := func(res, unit string, v map[string]float64) {
+		r.Samples = append(r.Samples, model.Sample{Service: model.ServiceMachine, Resource: res, Unit: unit, Values: v})
+	}
+	for _, unit := range []string{"total", "cpu0", "cpu1"} {
+		add(model.ResCPU, unit, map[string]float64{"user": f(), "system": f(), "iowait": f(), "idle": f(), "steal": f(), "used_percentage": f()})
+	}
+	add(model.ResLoad, "system", map[string]float64{"load1": f() / 80, "load5": f() / 80, "load15": f() / 80, "load1_per_core": f() / 80})
+	add(model.ResMemory, "physical", map[string]float64{"total": big(), "used": big(), "available": big(), "free": big(), "buffers": big(), "cached": big(), "used_percentage": f()})
+	add(model.ResSwap, "swap", map[string]float64{"total": big(), "used": big(), "free": big(), "used_percentage": f()})
+	add(model.ResDisk, "/dev/sda1 (/)", map[string]float64{"total": big(), "used": big(), "free": big(), "used_percentage": f()})
+	add(model.ResInodes, "/dev/sda1 (/)", map[string]float64{"total": big(), "used": big(), "free": big(), "used_percentage": f()})
+	add(model.ResNetwork, "eth0", map[string]float64{"rx_bytes_per_sec": big(), "tx_bytes_per_sec": big(), "rx_packets_per_sec": f(), "tx_packets_per_sec": f(), "rx_errors_per_sec": 0, "tx_errors_per_sec": 0})
+	return r
+}
+
+// memProfileRate is the sampling rate of the memory profile while the
+// test runs: fine enough for a good estimate, coarse enough to stay fast.
+const memProfileRate = 256
+
+// unsample estimates the in-use bytes of a sampled profile record the way
+// pprof does (each sampled object stands for 1/(1-exp(-size/rate)) objects).
+func unsample(r runtime.MemProfileRecord) float64 {
+	if r.AllocObjects == 0 {
+		return 0
+	}
+	avg := float64(r.AllocBytes) / float64(r.AllocObjects)
+	return float64(r.InUseBytes()) / (1 - math.Exp(-avg/memProfileRate))
+}
+
+// liveHeap returns HeapAlloc after two full collections, and the part of
+// it that the memory profile attributes to badger (allocations with a
+// github.com/dgraph-io frame: memtables, table builders, caches), which
+// depends on write volume and flush timing, not on the number of hosts.
+// The badger part is estimated from the sampled memory profile.
+func liveHeap() (total, badger uint64) {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	n, _ := runtime.MemProfile(nil, false)
+	recs := make([]runtime.MemProfileRecord, n+100)
+	n, _ = runtime.MemProfile(recs, false)
+	for _, r := range recs[:n] {
+		frames := runtime.CallersFrames(r.Stack())
+		for {
+			f, more := frames.Next()
+			if strings.HasPrefix(f.Function, "github.com/dgraph-io/") {
+				badger += uint64(unsample(r))
+				break
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	return ms.HeapAlloc, badger
+}
+
+// TestMemoryPerHost starts an in-process master with the default rules,
+// has N hosts (LOOKOUT_MEM_HOSTS, default 2000) send three agent-shaped
+// reports each, and reports the live heap per host (HeapAlloc delta after
+// GC / N, without what the memory profile attributes to badger), the
+// figure issue 8 wants below 10 KiB. It is not there yet (about 24 KiB, see
+// BENCHMARKS.md), so the test guards against regressions: it fails above
+// LOOKOUT_MEM_MAX_BYTES (default 32 KiB: the measured figure plus margin
+// for runtime noise and a loaded machine).
+func TestMemoryPerHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement: -short")
+	}
+	n := 2000
+	if s := os.Getenv("LOOKOUT_MEM_HOSTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			t.Fatalf("LOOKOUT_MEM_HOSTS=%q: want a positive integer", s)
+		}
+		n = v
+	}
+	maxPerHost := 32 * 1024.0
+	if s := os.Getenv("LOOKOUT_MEM_MAX_BYTES"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("LOOKOUT_MEM_MAX_BYTES=%q: %v", s, err)
+		}
+		maxPerHost = v
+	}
+	const rounds = 3
+	// Record every allocation so liveHeap can tell badger's buffers apart.
+	defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
+	runtime.MemProfileRate = memProfileRate
+	keys := make(map[string]ed25519.PublicKey, n)
+	privs := make([]ed25519.PrivateKey, n)
+	for i := range n {
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		keys["h"+strconv.Itoa(i)] = pub
+		privs[i] = priv
+	}
+	st, err := store.Open(t.TempDir(), store.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := actors.StartMaster(actors.MasterOptions{Name: "memtest", Store: st, Log: quiet(), Keys: keys,
+		HostTimeout: 10 * time.Minute, RateLimit: 1e6, RateBurst: 1e6, Rules: memRules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop(); _ = st.Close() })
+
+	var acked atomic.Int64
+	ackPID := m.Engine().SpawnFunc(func(c *actor.Context) {
+		a, ok := c.Message().(*anypb.Any)
+		if !ok {
+			return
+		}
+		var ack model.Ack
+		if wire.Decode(a, wire.TypeAck, &ack) == nil && ack.Reject == "" {
+			acked.Add(1)
+		}
+	}, "memacks")
+	ingest := actor.NewPID(m.Engine().Address(), wire.IngestID)
+	rng := rand.New(rand.NewPCG(5, 6))
+
+	base, baseBadger := liveHeap()
+	start := time.Now()
+	for round := range rounds {
+		want := int64((round + 1) * n)
+		for i := range n {
+			msg, err := wire.SignReport(privs[i], agentReport("h"+strconv.Itoa(i), uint64(round+1), rng))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Engine().SendWithSender(ingest, msg, ackPID)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for acked.Load() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: only %d of %d reports acked within a minute", round, acked.Load(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	el := time.Since(start)
+	ctx := t.Context()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list, err := m.ServerList(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The host actors push their status to the query read-model at
+		// most once a second (on their tick): wait until it shows every
+		// host's last report, as it does in steady state, so the heap holds
+		// the last values once, not a stale copy too.
+		current := 0
+		for _, h := range list {
+			if h.LastSeq == rounds {
+				current++
+			}
+		}
+		if current == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server list has %d of %d hosts at their last report (seq %d)", current, n, rounds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	live, liveBadger := liveHeap()
+	all := (float64(live) - float64(base)) / float64(n)
+	per := (float64(live-liveBadger) - float64(base-baseBadger)) / float64(n)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("%d hosts x %d reports in %v: live heap %.1f MiB -> %.1f MiB (badger %.1f -> %.1f MiB); per host %.0f B (%.2f KiB) without badger, %.2f KiB with; HeapSys %.1f MiB",
+		n, rounds, el.Round(time.Millisecond), float64(base)/(1<<20), float64(live)/(1<<20),
+		float64(baseBadger)/(1<<20), float64(liveBadger)/(1<<20), per, per/1024, all/1024, float64(ms.HeapSys)/(1<<20))
+	if per > maxPerHost {
+		t.Errorf("live heap per host %.0f B, want <= %.0f B", per, maxPerHost)
+	}
+	if path := os.Getenv("LOOKOUT_MEM_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+	}
+	runtime.KeepAlive(m)
+}
