@@ -680,8 +680,8 @@ func TestDownSinceAfterRestartIsTheLastReport(t *testing.T) {
 }
 
 func TestIngestShedsLoadWhenVerifiersFallBehind(t *testing.T) {
-	if testing.Short() {
-		t.Skip("signs 20,000 reports")
+	if testing.Short() || raceEnabled {
+		t.Skip("signs and floods 20,000 reports: needs full speed (not -short, not -race)")
 	}
 	const agents, per = 200, 100
 	keys := make([]ed25519.PrivateKey, agents)
