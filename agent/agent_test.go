@@ -2,6 +2,7 @@ package agent
 
 import (
 	"crypto/ed25519"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"net"
 	"os"
 	"strconv"
@@ -96,15 +97,7 @@ func (m *fakeMaster) snapshot() (uint64, []uint64) {
 	return m.last, append([]uint64(nil), m.applied...)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -3,9 +3,9 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,15 +18,7 @@ import (
 )
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // sink is a real HTTP server collecting webhook payloads.
 type sink struct {

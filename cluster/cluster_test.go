@@ -3,10 +3,10 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -102,15 +102,7 @@ func (f *fakeMaster) Notify(n model.Notification, _ string, _ bool) {
 	f.notified = append(f.notified, n)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 type node struct {
 	c  *Cluster

@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"net"
 	"slices"
@@ -22,18 +23,7 @@ const testTypeURL = "lookout/pki-test.v1"
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment
 // ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // startEngine starts a hollywood engine whose remote listens on addr with
 // cfg, exactly as Lookout's engines do.

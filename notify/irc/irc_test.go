@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"log/slog"
 	"math/big"
 	"net"
@@ -71,15 +72,7 @@ const ngircdTLSConf = `[SSL]
 `
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testutil.FreePort(t) }
 
 // startNgircd writes a config for free loopback ports into a temp dir and
 // starts ngircd on it; with withTLS it also listens for TLS with a fresh
