@@ -589,6 +589,12 @@ func TestMaintenanceRecurring(t *testing.T) {
 			t.Errorf("active at %s = %v, want %v", c.t, got, c.want)
 		}
 	}
+	// Short day names pass config validation (configs.ParseEvery), so the
+	// window must also be active with them.
+	short := model.Maintenance{Every: "sun 03:00", Duration: 2 * time.Hour}
+	if err := ValidateMaintenance(&short, time.Now()); err != nil || !MaintenanceActive(short, sun) {
+		t.Errorf("\"sun 03:00\": err %v, active at %s = %v, want active", err, sun, MaintenanceActive(short, sun))
+	}
 	for _, bad := range []model.Maintenance{{Every: "someday 03:00", Duration: time.Hour}, {Every: "daily 25:00", Duration: time.Hour}, {Every: "daily 03:00"}, {Hosts: "[", Start: sun, End: sun.Add(time.Hour)}} {
 		if err := ValidateMaintenance(&bad, time.Now()); err == nil {
 			t.Errorf("%+v accepted", bad)

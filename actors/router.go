@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/lookout-mon/lookout/configs"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/store"
 )
@@ -196,7 +196,7 @@ func ValidateMaintenance(mw *model.Maintenance, now time.Time) error {
 	}
 	switch {
 	case mw.Every != "":
-		if _, _, err := parseEvery(mw.Every); err != nil {
+		if _, err := configs.ParseEvery(mw.Every); err != nil {
 			return fmt.Errorf("every: %w", err)
 		}
 		if mw.Duration <= 0 || mw.Duration > 7*24*time.Hour {
@@ -251,41 +251,12 @@ func (r *router) del(id string) error {
 	return nil
 }
 
-var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
-	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
-
-// parseEvery parses "daily HH:MM" or "<weekday> HH:MM" (UTC). day is -1 for daily.
-func parseEvery(s string) (day int, minute int, err error) {
-	f := strings.Fields(strings.ToLower(s))
-	if len(f) != 2 {
-		return 0, 0, fmt.Errorf("%q: want \"daily HH:MM\" or \"<weekday> HH:MM\" (UTC)", s)
-	}
-	day = -1
-	if f[0] != "daily" {
-		wd, ok := weekdays[f[0]]
-		if !ok {
-			return 0, 0, fmt.Errorf("%q: unknown day %q (want daily or a weekday name)", s, f[0])
-		}
-		day = int(wd)
-	}
-	hm := strings.SplitN(f[1], ":", 2)
-	if len(hm) != 2 {
-		return 0, 0, fmt.Errorf("%q: time %q is not HH:MM", s, f[1])
-	}
-	h, err1 := strconv.Atoi(hm[0])
-	m, err2 := strconv.Atoi(hm[1])
-	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return 0, 0, fmt.Errorf("%q: time %q is not HH:MM", s, f[1])
-	}
-	return day, h*60 + m, nil
-}
-
 // MaintenanceActive reports whether mw covers now.
 func MaintenanceActive(mw model.Maintenance, now time.Time) bool {
 	if mw.Every == "" {
 		return !now.Before(mw.Start) && now.Before(mw.End)
 	}
-	day, minute, err := parseEvery(mw.Every)
+	e, err := configs.ParseEvery(mw.Every)
 	if err != nil {
 		return false
 	}
@@ -293,10 +264,10 @@ func MaintenanceActive(mw model.Maintenance, now time.Time) bool {
 	// Look at today's and the previous occurrences within the duration.
 	for back := 0; back <= 7; back++ {
 		d := now.AddDate(0, 0, -back)
-		if day >= 0 && int(d.Weekday()) != day {
+		if !e.Daily && d.Weekday() != e.Weekday {
 			continue
 		}
-		start := time.Date(d.Year(), d.Month(), d.Day(), 0, minute, 0, 0, time.UTC)
+		start := time.Date(d.Year(), d.Month(), d.Day(), e.Hour, e.Minute, 0, 0, time.UTC)
 		if !now.Before(start) && now.Before(start.Add(mw.Duration)) {
 			return true
 		}
