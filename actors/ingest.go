@@ -81,11 +81,13 @@ type ingest struct {
 	senders map[string]*actor.PID
 	buckets map[string]*bucket
 	pending []pendingReport
-	flushQ  bool
-	stats   IngestStats
-	lastLog map[string]time.Time
-	started time.Time
-	silent  map[string]time.Time // agent -> when the silence WARN was sent
+	// pendingSeq is the last seq of each agent in pending (uncommitted).
+	pendingSeq map[string]uint64
+	flushQ     bool
+	stats      IngestStats
+	lastLog    map[string]time.Time
+	started    time.Time
+	silent     map[string]time.Time // agent -> when the silence WARN was sent
 	// gapAcked limits the acks sent for reports that arrive after a gap.
 	gapAcked map[string]time.Time
 	verify   []*actor.PID // verifier children, by shard
@@ -362,6 +364,10 @@ func (in *ingest) accept(c *actor.Context, r *model.Report, err error) {
 		return
 	}
 	in.pending = append(in.pending, pendingReport{r: r, sender: c.Sender(), at: now})
+	if in.pendingSeq == nil {
+		in.pendingSeq = map[string]uint64{}
+	}
+	in.pendingSeq[r.Agent] = r.Seq
 	if len(in.pending) >= maxBatch {
 		in.flush(c)
 		return
@@ -377,10 +383,8 @@ func (in *ingest) accept(c *actor.Context, r *model.Report, err error) {
 // lastPending is the last seq accepted for agent, committed or still in
 // the current batch.
 func (in *ingest) lastPending(agent string) uint64 {
-	for i := len(in.pending) - 1; i >= 0; i-- {
-		if in.pending[i].r.Agent == agent {
-			return in.pending[i].r.Seq
-		}
+	if seq, ok := in.pendingSeq[agent]; ok {
+		return seq
 	}
 	return in.last[agent]
 }
@@ -409,10 +413,9 @@ func (in *ingest) flush(c *actor.Context) {
 	if len(in.pending) == 0 {
 		return
 	}
-	batch := in.pending
-	in.pending = nil
+	batch, newLast := in.pending, in.pendingSeq
+	in.pending, in.pendingSeq = nil, nil
 	b := in.cfg.Store.Batch()
-	newLast := map[string]uint64{}
 	// Last values: one key per (host, service.resource) holding the units
 	// of that resource in the newest report of the batch that has any, so a
 	// report of 4 resources costs 4 keys whatever its unit count, and a
@@ -420,7 +423,6 @@ func (in *ingest) flush(c *actor.Context) {
 	groups := map[string][]model.Sample{}
 	for _, p := range batch {
 		r := p.r
-		newLast[r.Agent] = r.Seq
 		var mine map[string]bool // groups this report replaced already
 		for _, s := range r.Samples {
 			k := lastResKey(r.Host, s)

@@ -3,7 +3,6 @@ package actors
 import (
 	"log/slog"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/anthdm/hollywood/actor"
@@ -214,8 +213,4 @@ func lastValue(h *model.HostStatus, series, attr string) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func fmtInt(n int64) string {
-	return strconv.FormatInt(n, 10)
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func (w *watchdog) Receive(c *actor.Context) {
 		c.Engine().Unsubscribe(c.PID())
 	case stormMsg:
 		s := m.S
-		text := "restart storm: " + s.Child + " failed " + itoa(s.Failures) + " times within " + s.Window.String() +
+		text := "restart storm: " + s.Child + " failed " + strconv.Itoa(s.Failures) + " times within " + s.Window.String() +
 			"; parked for " + s.Backoff.String() + ". Last failure: " + s.Reason
 		w.system(c, text)
 		c.Send(w.router, notifyMsg{N: model.Notification{ID: notifID("storm", s.Child, now.UnixNano()), Level: model.WARN,
@@ -109,7 +110,7 @@ func (w *watchdog) Receive(c *actor.Context) {
 		if now.Sub(w.lastDeadEv) > 10*time.Second {
 			w.lastDeadEv = now
 			w.log.Warn("dead letters", "total", w.deadCount, "target", m.Target.GetID())
-			w.system(c, "dead letter to "+m.Target.GetID()+" (total "+itoa(int(w.deadCount))+")")
+			w.system(c, "dead letter to "+m.Target.GetID()+" (total "+strconv.FormatUint(w.deadCount, 10)+")")
 		}
 	case actor.ActorRestartedEvent:
 		w.system(c, "hollywood restarted "+m.PID.GetID())
@@ -123,8 +124,4 @@ func (w *watchdog) system(c *actor.Context, text string) {
 	if w.stream != nil {
 		c.Send(w.stream, publish{Ev: model.Event{Type: model.EvSystem, Time: time.Now(), Text: text}})
 	}
-}
-
-func itoa(n int) string {
-	return fmtInt(int64(n))
 }
