@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"mime"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/lrstanley/girc"
 
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/notify/webhook"
 )
 

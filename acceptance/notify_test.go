@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/pki"
 	"github.com/lookout-mon/lookout/web"
@@ -26,25 +27,15 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run()) // the tests skip themselves
 	}
-	dir, err := os.MkdirTemp("", "lookout-acceptance-")
+	// LOOKOUT_ACCEPTANCE_RACE: the processes under test with the race detector.
+	bin, cleanup, err := testutil.BuildLookout(os.Getenv("LOOKOUT_ACCEPTANCE_RACE") != "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "acceptance:", err)
 		os.Exit(1)
 	}
-	lookoutBin = filepath.Join(dir, "lookout")
-	args := []string{"build", "-o", lookoutBin}
-	if os.Getenv("LOOKOUT_ACCEPTANCE_RACE") != "" {
-		args = append(args, "-race") // the processes under test with the race detector
-	}
-	build := exec.Command("go", append(args, "./cmd/lookout")...)
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "acceptance: building lookout: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	lookoutBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

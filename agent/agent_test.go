@@ -2,7 +2,6 @@ package agent
 
 import (
 	"crypto/ed25519"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"net"
 	"os"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/wire"
 )

@@ -2,21 +2,21 @@ package bench
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 // buildLookout builds cmd/lookout into a temp dir (the build cache makes
 // this quick after the first time).
 func buildLookout(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lookout")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/lookout").CombinedOutput()
+	bin, cleanup, err := testutil.BuildLookout(false)
 	if err != nil {
-		t.Fatalf("go build ./cmd/lookout: %v\n%s", err, out)
+		t.Fatal(err)
 	}
+	t.Cleanup(cleanup)
 	return bin
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/cluster"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/pki"
 	"github.com/lookout-mon/lookout/wire"
@@ -37,21 +37,14 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "lookout-e2e-bin")
+	bin, cleanup, err := testutil.BuildLookout(false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "cluster e2e:", err)
 		os.Exit(1)
 	}
-	lookoutBin = filepath.Join(dir, "lookout")
-	cmd := exec.Command("go", "build", "-o", lookoutBin, "./cmd/lookout")
-	cmd.Dir = ".."
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building lookout:", err)
-		os.Exit(1)
-	}
+	lookoutBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"testing"
@@ -11,16 +9,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 )
-
-// chromiumPath is $LOOKOUT_CHROMIUM, else Debian's /usr/bin/chromium.
-func chromiumPath() string {
-	if p := os.Getenv("LOOKOUT_CHROMIUM"); p != "" {
-		return p
-	}
-	return "/usr/bin/chromium"
-}
 
 var tileLoadRE = regexp.MustCompile(`^tile load-(\d)$`)
 
@@ -39,10 +30,7 @@ func TestDashboardBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	exe := chromiumPath()
-	if _, err := os.Stat(exe); err != nil {
-		t.Skipf("no Chromium at %s (apt-get install chromium, or set LOOKOUT_CHROMIUM): %v", exe, err)
-	}
+	exe := testutil.RequireChromium(t)
 	t.Parallel()
 	key := newAgentKey(t, t.TempDir(), "a1")
 	m := startMaster(t, masterOpts{Agents: []agentKey{key}, HostTimeout: 3 * time.Second})
@@ -70,25 +58,7 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer tcancel()
+	ctx := testutil.Browser(t, exe)
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(m.URL+"/"),

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/pki"
 	"github.com/lookout-mon/lookout/web"
@@ -30,25 +30,15 @@ import (
 var lookoutBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lookout-e2e-")
+	// LOOKOUT_E2E_RACE race-checks the processes too (slower).
+	bin, cleanup, err := testutil.BuildLookout(os.Getenv("LOOKOUT_E2E_RACE") != "")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	lookoutBin = filepath.Join(dir, "lookout")
-	args := []string{"build", "-o", lookoutBin}
-	if os.Getenv("LOOKOUT_E2E_RACE") != "" {
-		args = append(args, "-race") // race-check the processes too (slower)
-	}
-	build := exec.Command("go", append(args, "./cmd/lookout")...)
-	build.Dir = ".." // the module root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/lookout: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	lookoutBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

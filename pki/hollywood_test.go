@@ -3,7 +3,6 @@ package pki
 import (
 	"crypto/tls"
 	"errors"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"net"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 const testTypeURL = "lookout/pki-test.v1"

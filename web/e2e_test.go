@@ -1,27 +1,17 @@
 package web
 
 import (
-	"context"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/views"
 )
-
-// chromiumPath finds the browser for the end-to-end test:
-// $LOOKOUT_CHROMIUM, else /usr/bin/chromium (Debian package "chromium").
-func chromiumPath() string {
-	if p := os.Getenv("LOOKOUT_CHROMIUM"); p != "" {
-		return p
-	}
-	return "/usr/bin/chromium"
-}
 
 // TestBrowserEndToEnd drives real headless Chromium: log in through the
 // form, see the grid, and watch SSE updates recolour a tile and mark a host
@@ -30,32 +20,11 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	exe := chromiumPath()
-	if _, err := os.Stat(exe); err != nil {
-		t.Skipf("no Chromium at %s (apt-get install chromium, or set LOOKOUT_CHROMIUM): %v", exe, err)
-	}
+	exe := testutil.RequireChromium(t)
 	e := newEnv(t, nil)
 	ts := httptest.NewServer(e.h)
-	defer ts.Close()
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer tcancel()
+	t.Cleanup(ts.Close) // after the browser's cleanup: Close waits for its SSE stream
+	ctx := testutil.Browser(t, exe)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/"),

@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"log/slog"
 	"math/big"
 	"net"
@@ -26,6 +25,7 @@ import (
 	"github.com/lrstanley/girc"
 
 	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 )
 

@@ -2,10 +2,11 @@ package mail
 
 import (
 	"bytes"
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"io"
 	"mime/quotedprintable"
 	"testing"
+
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 func newQPReader(b []byte) io.Reader { return quotedprintable.NewReader(bytes.NewReader(b)) }
