@@ -50,7 +50,6 @@ type IngestConfig struct {
 	Keys      map[string]ed25519.PublicKey
 	Store     *store.Store
 	Hosts     *actor.PID
-	Stream    *actor.PID
 	Log       *slog.Logger
 	RateLimit float64 // reports/s per agent
 	RateBurst int

@@ -162,7 +162,7 @@ func (r *root) Receive(c *actor.Context) {
 			ConfigRules: o.Rules, Debug: o.Debug, Now: o.Now, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Inject: o.Inject,
 			StormBackoff: o.StormBackoff, Cluster: o.Cluster}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
-			Stream: p["stream"], Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
+			Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
 			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now}), 0)
 	}
 }

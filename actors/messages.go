@@ -15,7 +15,7 @@ type hostReport struct {
 }
 
 // tick drives timeouts; the hosts supervisor forwards it to every host.
-type tick struct{ Now time.Time }
+type tick struct{}
 
 // flush asks the ingest actor to commit its pending batch.
 type flush struct{}
@@ -60,7 +60,6 @@ type (
 	qTransitions  struct{ Limit int }
 	qDeliveries   struct{ Limit int }
 	qServiceList  struct{ Host string }
-	qAgents       struct{}
 )
 
 // Rule management requests (answered by the hosts supervisor).
