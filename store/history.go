@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,31 +19,45 @@ import (
 	"github.com/lookout-mon/lookout/model"
 )
 
-// History layout. Every key is
+// History layout. Rollup keys (and legacy raw keys) are
 //
 //	0x01 'H' <res> <host> 0x00 <series> 0x00 <attr> 0x00 <time>
 //
-// with <res> 'R' (raw samples), 'm' (1m rollup) or 'h' (1h rollup), <series>
-// "service.resource:unit" and <time> the unix nanoseconds of the point (raw)
-// or of the bucket start (rollups), big-endian with the sign bit flipped so
-// keys sort by time and a range query is one prefix scan. Raw history is
-// stored per sample, not per value: a raw key has an empty <attr> and its
-// value holds every attribute of the sample at that time (see
-// appendSampleValue), so a report of 4 samples with 40 values costs 4 raw
-// entries instead of 40. Rollup values are 32 bytes: min, avg, max (float64
-// bits) and the count (uint64), one key per attribute. Every entry carries a
-// badger expiry computed from its own time, so retention holds even for late
-// points.
+// with <res> 'm' (1m rollup) or 'h' (1h rollup), <series>
+// "service.resource:unit" and <time> the unix nanoseconds of the bucket
+// start, big-endian with the sign bit flipped so keys sort by time and a
+// range query is one prefix scan. Rollup values are 32 bytes: min, avg, max
+// (float64 bits) and the count (uint64), one key per attribute. How they are
+// written is described at attrAcc.
 //
-// Before raw samples, raw history was one key per value with <res> 'r' and an
-// 8-byte value. Those keys are no longer read: they expire by themselves
-// within RawRetention (2h by default), so raw history written before the
-// upgrade is dropped; rollups are unchanged and keep it.
+// Raw history is stored per report: one entry per (host, report time)
+// holding every value of the report,
+//
+//	0x01 'H' 'P' <host> 0x00 <time> <series of the report's first sample>
+//
+// (the series only tells apart two reports of a host with the same
+// timestamp; a second report with the same time and first series replaces
+// the first, as a per-sample key always did). Its value is
+// reportValueVersion, then per sample the series name and its attribute list
+// (see appendReportSample). A report of 4 samples costs 1 raw entry instead
+// of 4. A raw History read scans the host's reports in the time range and
+// extracts the value asked for (the dashboard's 1h graph of a host reporting
+// every 10 s: ~360 reports per collector family). Every entry carries a
+// badger expiry computed from its own time, so retention holds even for
+// late points.
+//
+// Older formats: raw samples ('R', one key per sample with an empty <attr>,
+// value appendSampleValue's) written before raw reports are still read,
+// merged in time order, until they expire within RawRetention (2h by
+// default); nothing writes them any more. Raw values ('r', one key per
+// value, 8-byte value) from before that are not read and expire the same
+// way; the rollups keep their data.
 
 // Resolutions of stored history.
 const (
 	resRaw    byte = 'r' // legacy raw values (one key per value), no longer written or read
-	resSample byte = 'R' // raw samples: one key per sample holding every attribute
+	resSample byte = 'R' // legacy raw samples: one key per sample holding every attribute, read, no longer written
+	resReport byte = 'P' // raw reports: one key per report holding every sample
 	resMinute byte = 'm'
 	resHour   byte = 'h'
 )
@@ -100,6 +115,34 @@ func seriesPrefix(res byte, host, series, attr string) []byte {
 
 func histKey(res byte, host, series, attr string, ns int64) []byte {
 	return encodeTime(seriesPrefix(res, host, series, attr), ns)
+}
+
+// reportPrefix returns the key prefix of host's raw reports.
+func reportPrefix(host string) []byte {
+	k := make([]byte, 0, 4+len(host)+8+64)
+	k = append(k, 0x01, 'H', resReport)
+	k = append(k, host...)
+	return append(k, 0)
+}
+
+// reportKey returns the key of host's raw report at ns whose first sample
+// is of series first.
+func reportKey(host string, ns int64, first string) []byte {
+	return append(encodeTime(reportPrefix(host), ns), first...)
+}
+
+// parseReportKey decodes a key built by reportKey.
+func parseReportKey(k []byte) (host string, ns int64, first string, err error) {
+	if len(k) < 4 || k[0] != 0x01 || k[1] != 'H' || k[2] != resReport {
+		return "", 0, "", fmt.Errorf("store: not a raw report key: %q", k)
+	}
+	i := bytes.IndexByte(k[3:], 0)
+	if i <= 0 || len(k) < 3+i+1+8+1 {
+		return "", 0, "", fmt.Errorf("store: raw report key without host, time or series: %q", k)
+	}
+	host = string(k[3 : 3+i])
+	rest := k[3+i+1:]
+	return host, decodeTime(rest[:8]), string(rest[8:]), nil
 }
 
 // histKeyParts is a decoded history key.
@@ -183,24 +226,111 @@ func walkSampleValue(b []byte, fn func(attr []byte, v float64) bool) error {
 	if len(b) == 0 || b[0] != sampleValueVersion {
 		return fmt.Errorf("store: raw sample value without version byte %d", sampleValueVersion)
 	}
-	b = b[1:]
+	_, err := walkAttrs(b[1:], fn)
+	return err
+}
+
+// walkAttrs calls fn for each attribute of an encoded attribute list (a
+// sample value without its version byte) until fn returns false, which
+// stopped reports. It fails on a list that is not well formed (checked up
+// to where fn stopped).
+func walkAttrs(b []byte, fn func(attr []byte, v float64) bool) (stopped bool, err error) {
 	for len(b) > 0 {
 		n, w := binary.Uvarint(b)
-		if w <= 0 || n == 0 || n > MaxName || w != len(binary.AppendUvarint(nil, n)) {
-			return fmt.Errorf("store: raw sample value with a bad attribute name length")
+		if w <= 0 || n == 0 || n > MaxName || w != uvarintLen(n) {
+			return false, fmt.Errorf("store: raw history value with a bad attribute name length")
 		}
 		b = b[w:]
 		if uint64(len(b)) < n+8 {
-			return fmt.Errorf("store: raw sample value truncated (attribute of %d bytes, %d left)", n, len(b))
+			return false, fmt.Errorf("store: raw history value truncated (attribute of %d bytes, %d left)", n, len(b))
 		}
 		attr := b[:n]
 		v := math.Float64frombits(binary.BigEndian.Uint64(b[n:]))
 		b = b[n+8:]
 		if !fn(attr, v) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// uvarintLen is the length of the canonical uvarint encoding of n.
+func uvarintLen(n uint64) int {
+	l := 1
+	for n >= 0x80 {
+		n >>= 7
+		l++
+	}
+	return l
+}
+
+// reportValueVersion is the first byte of a raw report value.
+const reportValueVersion = 2
+
+// maxReportSample caps the encoded attributes of one sample in a raw report
+// value (a sanity bound for decoding).
+const maxReportSample = 1 << 24
+
+// appendReportSample appends one sample to a raw report value: the series
+// name's length (uvarint), the name, the attribute list's length (uvarint)
+// and the list (appendSampleValue's format without the version byte).
+func appendReportSample(b []byte, series string, attrs []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(series)))
+	b = append(b, series...)
+	b = binary.AppendUvarint(b, uint64(len(attrs)))
+	return append(b, attrs...)
+}
+
+// walkReportValue calls fn with the series name and the encoded attribute
+// list of each sample of a raw report value, in stored order, until fn
+// returns false. It checks the framing, not the attribute lists.
+func walkReportValue(b []byte, fn func(series, attrs []byte) bool) error {
+	if len(b) == 0 || b[0] != reportValueVersion {
+		return fmt.Errorf("store: raw report value without version byte %d", reportValueVersion)
+	}
+	b = b[1:]
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n == 0 || n > MaxName || w != uvarintLen(n) || uint64(len(b)-w) < n {
+			return fmt.Errorf("store: raw report value with a bad series name")
+		}
+		series := b[w : w+int(n)]
+		b = b[w+int(n):]
+		m, w := binary.Uvarint(b)
+		if w <= 0 || m == 0 || m > maxReportSample || w != uvarintLen(m) || uint64(len(b)-w) < m {
+			return fmt.Errorf("store: raw report value with a bad sample length after series %q", series)
+		}
+		attrs := b[w : w+int(m)]
+		b = b[w+int(m):]
+		if !fn(series, attrs) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// reportAttr extracts series.attr from a raw report value; ok is false if
+// the report has no such value.
+func reportAttr(b []byte, series, attr string) (v float64, ok bool, err error) {
+	var inner error
+	err = walkReportValue(b, func(s, attrs []byte) bool {
+		if string(s) != series {
+			return true
+		}
+		var stopped bool
+		stopped, inner = walkAttrs(attrs, func(a []byte, x float64) bool {
+			if string(a) == attr {
+				v, ok = x, true
+				return false
+			}
+			return true
+		})
+		return !stopped && inner == nil // a report holds a series once, but be lenient
+	})
+	if err == nil {
+		err = inner
+	}
+	return v, ok, err
 }
 
 // sampleAttr extracts one attribute from a raw sample value; ok is false if
@@ -229,71 +359,157 @@ func checkName(what, s string) error {
 	return nil
 }
 
-// bucket is an open rollup bucket held in memory: 40 bytes, the fields of
-// a Point without its time.Time.
-type bucket struct {
-	start         int64 // unix nanoseconds; valid when n > 0
-	min, avg, max float64
-	n             int32
-	dirty         bool // changed since last written
-}
+// Rollups. Each attribute of a series has a 1m and a 1h rollup in badger.
+// In memory a host keeps, per series, only the open minute: its start
+// (shared by every attribute of the series, as all attributes of a sample
+// have the same time) and, per attribute, the aggregate of the points added
+// since that minute was last written (attrAcc: 40 bytes). There is no open
+// hour in memory.
+//
+// Scheme (why a point is never counted twice, and lost only with the open
+// minute on kill -9): every point is, at any time, in exactly one of
+//
+//	(a) the in-memory accumulator of its series' open minute, or
+//	(b) both the stored 1m rollup of its minute and the stored 1h rollup
+//	    of its hour.
+//
+// A point moves from (a) to (b) when the minute closes (a point of a later
+// minute arrives, FlushHistory finds it idle, or Close): in one badger
+// transaction the accumulator is added to the stored 1m value and to the
+// stored 1h value (read-modify-write; an absent key counts as empty), and
+// the accumulator is emptied. A late point (older than the open minute) goes
+// straight to (b) the same way. So the stored hour is always the merge of
+// the stored minutes of that hour, whatever the restarts: after Close the
+// open minute is stored (partial) and a later point of the same minute,
+// after the restart, is simply added to it again as a new accumulator.
+// After kill -9 the accumulators, i.e. the points of the open minutes since
+// their last write, are lost from both the 1m and the 1h rollups, and
+// nothing else. (Only if a transaction grows past badger's size limit is it
+// split in several commits; a kill -9 between two of them can lose a closed
+// minute from its hour as well, never count it twice.) History adds the
+// open accumulator to the stored minute or hour it belongs to.
 
-// point returns the bucket's aggregate (T unset).
-func (b *bucket) point() Point { return Point{Min: b.min, Avg: b.avg, Max: b.max, N: int(b.n)} }
+// noMinute marks a series without an open minute.
+const noMinute = math.MinInt64
 
-// set makes b the open bucket starting at start holding p.
-func (b *bucket) set(start int64, p Point, dirty bool) {
-	n := p.N
-	if n > math.MaxInt32 {
-		n = math.MaxInt32
-	}
-	*b = bucket{start: start, min: p.Min, avg: p.Avg, max: p.Max, n: int32(n), dirty: dirty}
-}
-
-// attrAcc holds the open 1m and 1h buckets of one attribute of a series.
-// The attribute name is interned: hosts share one copy of each name.
+// attrAcc is the not yet stored part of the open minute of one attribute
+// (40 bytes). The attribute name is interned: hosts share one copy.
 type attrAcc struct {
-	attr unique.Handle[string]
-	m, h bucket
+	attr          unique.Handle[string]
+	min, max, sum float64
+	n             int32
 }
 
-// bucket returns the bucket of resolution res.
-func (a *attrAcc) bucket(res byte) *bucket {
-	if res == resHour {
-		return &a.h
+// add folds v into a.
+func (a *attrAcc) add(v float64) {
+	if a.n == 0 {
+		a.min, a.max, a.sum, a.n = v, v, v, 1
+		return
 	}
-	return &a.m
+	a.min = math.Min(a.min, v)
+	a.max = math.Max(a.max, v)
+	a.sum += v
+	if a.n < math.MaxInt32 {
+		a.n++
+	}
 }
 
-// hostHist holds the open buckets of one host: per series (interned name,
-// shared by all hosts), a compact slice of its attributes' accumulators.
+// point returns the accumulated aggregate (T unset), N = 0 if empty.
+func (a *attrAcc) point() Point {
+	if a.n <= 0 {
+		return Point{}
+	}
+	return Point{Min: a.min, Avg: a.sum / float64(a.n), Max: a.max, N: int(a.n)}
+}
+
+// seriesAcc is the open minute of one series: its start and its
+// attributes' accumulators.
+type seriesAcc struct {
+	series unique.Handle[string]
+	minute int64 // start of the open minute (unix ns), noMinute if none
+	attrs  []attrAcc
+}
+
+// acc returns the accumulator of attr, adding it if needed.
+func (sa *seriesAcc) acc(attr string, sizeHint int) *attrAcc {
+	for i := range sa.attrs {
+		if sa.attrs[i].attr.Value() == attr {
+			return &sa.attrs[i]
+		}
+	}
+	if sa.attrs == nil {
+		sa.attrs = make([]attrAcc, 0, max(sizeHint, 1))
+	}
+	sa.attrs = append(sa.attrs, attrAcc{attr: unique.Make(attr)})
+	return &sa.attrs[len(sa.attrs)-1]
+}
+
+// hostHist holds the open minutes of one host's series, in a flat slice
+// (hosts have tens of series; reports usually list them in the same order,
+// so the search starts where the previous one ended).
 type hostHist struct {
 	mu     sync.Mutex
-	series map[unique.Handle[string]][]attrAcc
+	series []seriesAcc
+	next   int // search hint: index after the last series found
+}
+
+// index returns the index of series in hh.series, -1 if absent. Caller
+// holds mu.
+func (hh *hostHist) index(series string) int {
+	n := len(hh.series)
+	for k := 0; k < n; k++ {
+		i := hh.next + k
+		if i >= n {
+			i -= n
+		}
+		if hh.series[i].series.Value() == series {
+			hh.next = i + 1
+			return i
+		}
+	}
+	return -1
+}
+
+// get returns the open minute of series, adding it (without an open
+// minute) if needed; sizeHint is the capacity of a new slice. The pointer
+// is valid until the next get. Caller holds mu.
+func (hh *hostHist) get(series string, sizeHint int) *seriesAcc {
+	if i := hh.index(series); i >= 0 {
+		return &hh.series[i]
+	}
+	if hh.series == nil {
+		hh.series = make([]seriesAcc, 0, max(sizeHint, 1))
+	}
+	hh.series = append(hh.series, seriesAcc{series: unique.Make(series), minute: noMinute})
+	hh.next = len(hh.series)
+	return &hh.series[len(hh.series)-1]
 }
 
 // find returns the accumulator of series.attr, nil if none. Caller holds mu.
-func (hh *hostHist) find(series, attr string) *attrAcc {
-	accs := hh.series[unique.Make(series)]
-	ah := unique.Make(attr)
-	for i := range accs {
-		if accs[i].attr == ah {
-			return &accs[i]
+func (hh *hostHist) find(series, attr string) (*seriesAcc, *attrAcc) {
+	i := hh.index(series)
+	if i < 0 {
+		return nil, nil
+	}
+	sa := &hh.series[i]
+	for j := range sa.attrs {
+		if sa.attrs[j].attr.Value() == attr {
+			return sa, &sa.attrs[j]
 		}
 	}
-	return nil
+	return sa, nil
 }
 
 // count returns the number of attribute accumulators. Caller holds mu.
 func (hh *hostHist) count() int {
 	n := 0
-	for _, accs := range hh.series {
-		n += len(accs)
+	for i := range hh.series {
+		n += len(hh.series[i].attrs)
 	}
 	return n
 }
 
-// history is the in-memory part of the history: open rollup buckets.
+// history is the in-memory part of the history: open minutes per host.
 type history struct {
 	mu    sync.Mutex
 	hosts map[string]*hostHist
@@ -306,7 +522,7 @@ func (h *history) host(name string, create bool) *hostHist {
 	defer h.mu.Unlock()
 	hh := h.hosts[name]
 	if hh == nil && create {
-		hh = &hostHist{series: make(map[unique.Handle[string]][]attrAcc)}
+		hh = &hostHist{}
 		h.hosts[name] = hh
 	}
 	return hh
@@ -399,13 +615,15 @@ func floorNS(t int64, width time.Duration) int64 {
 }
 
 // AddSamples records every value of every sample at t for host: one raw
-// entry per sample holding all its values (kept RawRetention), and each
-// value folded into the open 1m and 1h rollup buckets of its attribute, which are written when the next
-// bucket starts (the open hour also whenever a minute closes), by
-// FlushHistory once idle, and on Close. After a kill -9 the 1m and 1h
-// rollups lose at most the minute that was open. NaN and infinite values are skipped, as are
-// samples whose names are empty or contain NUL. While free space is below
-// MinFreeBytes it writes nothing and returns ErrHistoryReadOnly.
+// entry holding all of them (kept RawRetention), and each
+// value folded into its series' open minute in memory, which is added to
+// the stored 1m and 1h rollups of its attribute when a point of a later
+// minute arrives, by FlushHistory once idle, and on Close (see the rollup
+// scheme at attrAcc). After a kill -9 the 1m and 1h rollups lose at most the
+// minute that was open, and count nothing twice. NaN and infinite values
+// are skipped, as are samples whose names are empty or contain NUL. While
+// free space is below MinFreeBytes it writes nothing and returns
+// ErrHistoryReadOnly.
 func (s *Store) AddSamples(host string, t time.Time, samples []model.Sample) error {
 	return s.AddSamplesBatch([]HostSamples{{Host: host, Time: t, Samples: samples}})
 }
@@ -466,53 +684,63 @@ func (s *Store) AddSamplesBatch(items []HostSamples) error {
 	return nil
 }
 
-// addSamples adds one report's values to w: one raw entry per sample and
-// every value into its rollups. Caller holds hh.mu.
+// addSamples adds one report's values to w: one raw entry for the report
+// and every value into its series' open minute (see the rollup scheme above).
+// Caller holds hh.mu.
 func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time) error {
 	ts := t.UnixNano()
+	minute := floorNS(ts, time.Minute)
 	skipped := 0
+	var rep, attrs []byte // the report's raw value; one sample's attributes
+	first := ""
 	for _, sm := range samples {
 		series := sm.Key()
 		if checkName("series", series) != nil || strings.IndexByte(sm.Service, 0) >= 0 || strings.IndexByte(sm.Resource, 0) >= 0 {
 			skipped++
 			continue
 		}
-		raw := make([]byte, 1, 1+len(sm.Values)*24)
-		raw[0] = sampleValueVersion
-		sh := unique.Make(series)
-		accs := hh.series[sh]
-		grown := false
+		sa := hh.get(series, len(samples))
+		late := false
+		switch {
+		case sa.minute == noMinute:
+			sa.minute = minute
+		case minute > sa.minute:
+			if err := s.closeMinute(w, host, sa, now); err != nil {
+				return err
+			}
+			sa.minute = minute
+		case minute < sa.minute:
+			late = true // its minute was already written: add to the stored rollups
+		}
+		attrs = attrs[:0]
 		for attr, v := range sm.Values {
 			if checkName("attribute", attr) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				skipped++
 				continue
 			}
-			raw = appendSampleValue(raw, attr, v)
-			ah := unique.Make(attr)
-			i := slices.IndexFunc(accs, func(a attrAcc) bool { return a.attr == ah })
-			if i < 0 {
-				if accs == nil {
-					accs = make([]attrAcc, 0, len(sm.Values))
-				}
-				accs = append(accs, attrAcc{attr: ah})
-				i, grown = len(accs)-1, true
+			attrs = appendSampleValue(attrs, attr, v)
+			if !late {
+				sa.acc(attr, len(sm.Values)).add(v)
+				continue
 			}
-			if err := s.addRollups(w, &accs[i], host, series, attr, ts, v, now); err != nil {
-				if grown {
-					hh.series[sh] = accs
-				}
-				return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
+			if err := s.addStored(w, host, series, attr, minute, Point{Min: v, Avg: v, Max: v, N: 1}, now); err != nil {
+				return fmt.Errorf("store: late history rollup of %s %s.%s: %w", host, series, attr, err)
 			}
 		}
-		if grown {
-			hh.series[sh] = accs
-		}
-		if len(raw) == 1 {
+		if len(attrs) == 0 {
 			continue
 		}
-		if e := s.entry(histKey(resSample, host, series, "", ts), raw, resSample, ts, now); e != nil {
+		if rep == nil {
+			rep = make([]byte, 1, 16+len(samples)*(len(series)+len(attrs)+4))
+			rep[0] = reportValueVersion
+			first = series
+		}
+		rep = appendReportSample(rep, series, attrs)
+	}
+	if rep != nil {
+		if e := s.entry(reportKey(host, ts, first), rep, resSample, ts, now); e != nil {
 			if err := w.set(e); err != nil {
-				return fmt.Errorf("store: history of %s %s: %w", host, series, err)
+				return fmt.Errorf("store: raw history of %s: %w", host, err)
 			}
 		}
 	}
@@ -522,82 +750,58 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 	return nil
 }
 
-// addRollups folds v at ts into the 1m and 1h buckets of one series
-// attribute. Caller holds the host's lock.
-func (s *Store) addRollups(w *txnWriter, acc *attrAcc, host, series, attr string, ts int64, v float64, now time.Time) error {
-	vp := Point{Min: v, Avg: v, Max: v, N: 1}
-	for _, res := range [2]byte{resMinute, resHour} {
-		b := acc.bucket(res)
-		width, _ := s.resolution(res)
-		start := floorNS(ts, width)
-		switch {
-		case b.n > 0 && start == b.start:
-			p := b.point()
-			p.merge(vp)
-			b.set(start, p, true)
-		case b.n > 0 && start < b.start:
-			// Late point for a bucket already closed: merge into the stored one.
-			key := histKey(res, host, series, attr, start)
-			p, err := w.get(res, key)
-			if err != nil {
-				return err
-			}
-			p.merge(vp)
-			if e := s.entry(key, encodePoint(p), res, start, now); e != nil {
-				if err := w.set(e); err != nil {
-					return err
-				}
-			}
-		default:
-			// New bucket: close the open one, then start from what is stored
-			// (a partial bucket written before a restart), if anything.
-			if b.n > 0 {
-				if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
-					return err
-				}
-				if res == resMinute && acc.h.dirty {
-					// A minute closed: persist the open hour so far, so a
-					// crash loses at most a minute of the hour's rollup.
-					if err := s.writeBucket(w, resHour, host, series, attr, &acc.h, now); err != nil {
-						return err
-					}
-				}
-			}
-			p, err := w.get(res, histKey(res, host, series, attr, start))
-			if err != nil {
-				return err
-			}
-			p.merge(vp)
-			b.set(start, p, true)
-		}
-	}
-	return nil
-}
-
-// writeBucket writes an open bucket as it is and marks it clean.
-func (s *Store) writeBucket(w *txnWriter, res byte, host, series, attr string, b *bucket, now time.Time) error {
-	if b.n <= 0 || !b.dirty {
+// closeMinute adds every accumulator of the series' open minute to the
+// stored 1m and 1h rollups in w and empties them; the series then has no
+// open minute. Caller holds the host's lock.
+func (s *Store) closeMinute(w *txnWriter, host string, sa *seriesAcc, now time.Time) error {
+	if sa.minute == noMinute {
 		return nil
 	}
-	if e := s.entry(histKey(res, host, series, attr, b.start), encodePoint(b.point()), res, b.start, now); e != nil {
-		if err := w.set(e); err != nil {
-			return err
+	series := sa.series.Value()
+	for i := range sa.attrs {
+		a := &sa.attrs[i]
+		if a.n <= 0 {
+			continue
 		}
+		attr := a.attr.Value()
+		if err := s.addStored(w, host, series, attr, sa.minute, a.point(), now); err != nil {
+			return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
+		}
+		*a = attrAcc{attr: a.attr}
 	}
-	b.dirty = false
+	sa.minute = noMinute
 	return nil
 }
 
-// flushGrace is how long after a bucket's end FlushHistory waits before
+// addStored merges p, points of the minute starting at minute, into the
+// stored 1m rollup of that minute and the stored 1h rollup of its hour.
+func (s *Store) addStored(w *txnWriter, host, series, attr string, minute int64, p Point, now time.Time) error {
+	for _, res := range [2]byte{resMinute, resHour} {
+		width, _ := s.resolution(res)
+		start := floorNS(minute, width)
+		key := histKey(res, host, series, attr, start)
+		q, err := w.get(res, key)
+		if err != nil {
+			return err
+		}
+		q.merge(p)
+		if e := s.entry(key, encodePoint(q), res, start, now); e != nil {
+			if err := w.set(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flushGrace is how long after a minute's end FlushHistory waits before
 // writing and forgetting it (a later point for it is then merged into the
-// stored bucket).
+// stored rollups).
 const flushGrace = 30 * time.Second
 
-// FlushHistory writes and forgets the rollup buckets that closed (ended
-// more than 30 s ago) without a newer point of their series closing them: a
-// series that stopped reporting. Open buckets stay in memory (the open hour
-// is written each time a minute closes, everything on Close). It runs every
-// minute by itself.
+// FlushHistory writes and forgets the open minutes that ended more than
+// 30 s ago without a newer point of their series closing them: series that
+// stopped reporting. It runs every minute by itself.
 func (s *Store) FlushHistory() error {
 	if err := s.enterWrite(); err != nil {
 		return err
@@ -609,8 +813,8 @@ func (s *Store) FlushHistory() error {
 	return s.flush(false)
 }
 
-// flush writes closed buckets and forgets them; with all set it writes the
-// open ones too (Close).
+// flush writes the closed minutes and forgets their series; with all set it
+// writes the open ones too (Close).
 func (s *Store) flush(all bool) error {
 	now := s.opt.Now()
 	nowNS := now.UnixNano()
@@ -619,40 +823,27 @@ func (s *Store) flush(all bool) error {
 		hh.mu.Lock()
 		w := newTxnWriter(s.db)
 		err := func() error {
-			for sh, accs := range hh.series {
-				series := sh.Value()
-				kept := accs[:0]
-				for i := range accs {
-					acc := &accs[i]
-					attr := acc.attr.Value()
-					for _, res := range [2]byte{resMinute, resHour} {
-						b := acc.bucket(res)
-						if b.n == 0 {
-							continue
-						}
-						width, _ := s.resolution(res)
-						closed := b.start+int64(width)+int64(flushGrace) <= nowNS
-						if !closed && !all {
-							continue
-						}
-						if err := s.writeBucket(w, res, host, series, attr, b, now); err != nil {
-							return err
-						}
-						if closed {
-							*b = bucket{}
-						}
-					}
-					if acc.m.n != 0 || acc.h.n != 0 {
-						kept = append(kept, *acc)
-					}
+			// Compact in place: series whose minute closed are written and
+			// dropped. On an error the rest is kept as it is.
+			kept := hh.series[:0]
+			var err error
+			for i := range hh.series {
+				sa := &hh.series[i]
+				closed := sa.minute == noMinute || sa.minute+int64(time.Minute+flushGrace) <= nowNS
+				if err == nil && (closed || all) {
+					err = s.closeMinute(w, host, sa, now)
 				}
-				switch {
-				case len(kept) == 0:
-					delete(hh.series, sh)
-				case len(kept) < len(accs):
-					clear(accs[len(kept):])
-					hh.series[sh] = slices.Clip(kept)
+				if !closed || err != nil {
+					kept = append(kept, *sa)
 				}
+			}
+			clear(hh.series[len(kept):])
+			hh.series, hh.next = kept, 0
+			if len(kept) == 0 {
+				hh.series = nil
+			}
+			if err != nil {
+				return err
 			}
 			return w.commit()
 		}()
@@ -669,7 +860,7 @@ func (s *Store) flush(all bool) error {
 // ("service.resource:unit") of host with from <= T <= to, oldest first. It
 // reads raw points if from is within RawRetention and step < 1m, else 1m
 // rollups if from is within 48h and step < 1h, else 1h rollups (a rollup
-// point's T is its bucket start; the open buckets are included). With step
+// point's T is its bucket start; the open minute is included). With step
 // > 0 the points are then merged into step-wide buckets aligned on the unix
 // epoch: min of mins, average weighted by N, max of maxes.
 func (s *Store) History(host, series, attr string, from, to time.Time, step time.Duration) ([]Point, error) {
@@ -701,54 +892,48 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	if width > 0 {
 		fromNS = floorNS(fromNS, width)
 	}
-	keyAttr := attr
-	if res == resSample {
-		keyAttr = "" // one key per sample; the attribute is in the value
+	// A rollup read holds the host's lock across the stored read and the
+	// open minute, so a minute closing in between is seen exactly once.
+	var hh *hostHist
+	if res != resSample {
+		if hh = s.hist.host(host, false); hh != nil {
+			hh.mu.Lock()
+			defer hh.mu.Unlock()
+		}
 	}
-	prefix := seriesPrefix(res, host, series, keyAttr)
 	var pts []Point
 	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefix
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(encodeTime(append([]byte(nil), prefix...), fromNS)); it.ValidForPrefix(prefix); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != len(prefix)+8 {
-				continue // a longer name that shares this prefix cannot happen (NUL-separated), but be safe
-			}
-			ts := decodeTime(k[len(prefix):])
-			if ts > toNS {
-				break
-			}
-			var p Point
-			found := true
-			if err := item.Value(func(v []byte) error {
-				if res == resSample {
-					x, ok, err := sampleAttr(v, attr)
-					p, found = Point{Min: x, Avg: x, Max: x, N: 1}, ok
-					return err
-				}
-				var err error
-				p, err = decodePoint(res, v)
-				return err
-			}); err != nil {
-				return fmt.Errorf("point at %d: %w", ts, err)
-			}
-			if !found {
-				continue // this sample had no such attribute at ts
-			}
-			p.T = time.Unix(0, ts)
-			pts = append(pts, p)
+		if res != resSample {
+			return scanPoints(txn, &pts, seriesPrefix(res, host, series, attr), false, fromNS, toNS, func(v []byte) (Point, bool, error) {
+				p, err := decodePoint(res, v)
+				return p, true, err
+			})
+		}
+		// Raw: the host's reports, then legacy per-sample entries (only
+		// for RawRetention after the upgrade), merged in time order.
+		if err := scanPoints(txn, &pts, reportPrefix(host), true, fromNS, toNS, func(v []byte) (Point, bool, error) {
+			x, ok, err := reportAttr(v, series, attr)
+			return Point{Min: x, Avg: x, Max: x, N: 1}, ok, err
+		}); err != nil {
+			return err
+		}
+		n := len(pts)
+		if err := scanPoints(txn, &pts, seriesPrefix(resSample, host, series, ""), false, fromNS, toNS, func(v []byte) (Point, bool, error) {
+			x, ok, err := sampleAttr(v, attr)
+			return Point{Min: x, Avg: x, Max: x, N: 1}, ok, err
+		}); err != nil {
+			return err
+		}
+		if n > 0 && len(pts) > n {
+			slices.SortStableFunc(pts, func(a, b Point) int { return a.T.Compare(b.T) })
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
 	}
-	if res != resSample {
-		pts = s.overlayOpen(pts, res, host, series, attr, fromNS, toNS)
+	if hh != nil {
+		pts = s.overlayOpen(pts, hh, res, series, attr, fromNS, toNS)
 	}
 	if step > width {
 		pts = downsample(pts, step)
@@ -756,32 +941,67 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	return pts, nil
 }
 
-// overlayOpen replaces or adds the open in-memory bucket of the series,
-// which supersedes what is stored for the same bucket start.
-func (s *Store) overlayOpen(pts []Point, res byte, host, series, attr string, fromNS, toNS int64) []Point {
-	hh := s.hist.host(host, false)
-	if hh == nil {
+// scanPoints appends to pts the points of the keys prefix+<time>[+suffix]
+// with fromNS <= time <= toNS, in time order; keys longer than prefix+8 are
+// skipped unless suffixed (raw reports carry a series after the time).
+// decode turns a value into a point, ok false to skip it.
+func scanPoints(txn *badger.Txn, pts *[]Point, prefix []byte, suffixed bool, fromNS, toNS int64, decode func(v []byte) (Point, bool, error)) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	// History values are small and stored in the LSM tree: reading them in
+	// place is cheaper than prefetching copies.
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Seek(encodeTime(append([]byte(nil), prefix...), fromNS)); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) < len(prefix)+8 || (!suffixed && len(k) != len(prefix)+8) {
+			continue // a longer name that shares this prefix cannot happen (NUL-separated), but be safe
+		}
+		ts := decodeTime(k[len(prefix) : len(prefix)+8])
+		if ts > toNS {
+			break
+		}
+		var p Point
+		ok := false
+		if err := item.Value(func(v []byte) error {
+			var err error
+			p, ok, err = decode(v)
+			return err
+		}); err != nil {
+			return fmt.Errorf("point at %d: %w", ts, err)
+		}
+		if !ok {
+			continue // this sample or report had no such value at ts
+		}
+		p.T = time.Unix(0, ts)
+		*pts = append(*pts, p)
+	}
+	return nil
+}
+
+// overlayOpen adds the open in-memory minute of the series (the points not
+// yet stored) to the stored point of its minute or hour, or inserts it.
+// Caller holds hh.mu.
+func (s *Store) overlayOpen(pts []Point, hh *hostHist, res byte, series, attr string, fromNS, toNS int64) []Point {
+	var p Point
+	var start int64
+	if sa, a := hh.find(series, attr); a != nil && sa.minute != noMinute {
+		p = a.point()
+		width, _ := s.resolution(res)
+		start = floorNS(sa.minute, width)
+	}
+	if p.N <= 0 || start < fromNS || start > toNS {
 		return pts
 	}
-	hh.mu.Lock()
-	var b bucket
-	if acc := hh.find(series, attr); acc != nil {
-		b = *acc.bucket(res)
-	}
-	hh.mu.Unlock()
-	if b.n <= 0 || b.start < fromNS || b.start > toNS {
+	p.T = time.Unix(0, start)
+	i := sort.Search(len(pts), func(i int) bool { return pts[i].T.UnixNano() >= start })
+	if i < len(pts) && pts[i].T.UnixNano() == start {
+		pts[i].merge(p)
 		return pts
 	}
-	p := b.point()
-	p.T = time.Unix(0, b.start)
-	i := sort.Search(len(pts), func(i int) bool { return pts[i].T.UnixNano() >= b.start })
-	if i < len(pts) && pts[i].T.UnixNano() == b.start {
-		pts[i] = p
-		return pts
-	}
-	pts = append(pts, Point{})
-	copy(pts[i+1:], pts[i:])
-	pts[i] = p
+	pts = slices.Insert(pts, i, p)
 	return pts
 }
 

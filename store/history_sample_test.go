@@ -22,7 +22,18 @@ func rawKeys(t *testing.T, s *Store, host string) map[byte]int {
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			p, err := parseHistKey(it.Item().KeyCopy(nil))
+			k := it.Item().KeyCopy(nil)
+			if k[2] == resReport {
+				h, _, _, err := parseReportKey(k)
+				if err != nil {
+					return err
+				}
+				if h == host {
+					got[resReport]++
+				}
+				continue
+			}
+			p, err := parseHistKey(k)
 			if err != nil {
 				return err
 			}
@@ -38,11 +49,11 @@ func rawKeys(t *testing.T, s *Store, host string) map[byte]int {
 	return got
 }
 
-// TestRawHistoryOneKeyPerSample checks that raw history takes one entry per
-// sample (not per value), that every attribute reads back from it, that a
-// sample without the asked attribute is skipped, and that non-finite values
-// and bad attribute names are left out of the entry.
-func TestRawHistoryOneKeyPerSample(t *testing.T) {
+// TestRawHistoryOneKeyPerReport checks that raw history takes one entry per
+// report (not per sample or value), that every value reads back from it,
+// that a report without the asked attribute is skipped, and that non-finite
+// values and bad attribute names are left out of the entry.
+func TestRawHistoryOneKeyPerReport(t *testing.T) {
 	base := hourStart()
 	clk := &clock{t: base.Add(2 * time.Minute)}
 	s := openTest(t, t.TempDir(), Options{Now: clk.now})
@@ -61,8 +72,8 @@ func TestRawHistoryOneKeyPerSample(t *testing.T) {
 	if err := s.AddSamplesBatch(batch); err != nil {
 		t.Fatal(err)
 	}
-	if got := rawKeys(t, s, "h"); got[resSample] != 6 || got[resRaw] != 0 {
-		t.Fatalf("raw entries by resolution = %v, want 6 sample entries (3 reports x 2 samples) and no per-value ones", got)
+	if got := rawKeys(t, s, "h"); got[resReport] != 3 || got[resSample] != 0 || got[resRaw] != 0 {
+		t.Fatalf("raw entries by resolution = %v, want 3 report entries and no per-sample or per-value ones", got)
 	}
 	tests := []struct {
 		attr string
@@ -80,8 +91,14 @@ func TestRawHistoryOneKeyPerSample(t *testing.T) {
 		}
 		checkPoints(t, "raw "+tt.attr, got, expect(tt.want, time.Nanosecond))
 	}
+	// The other sample of the same reports.
+	got, err := s.History("h", "machine.disk:/var", "used", base, clk.t, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPoints(t, "raw /var", got, expect(map[time.Time]float64{t1: 1, t2: 1, t3: 1}, time.Nanosecond))
 	// Rollups stay per attribute.
-	got, err := s.History("h", "machine.disk:/", "free", base, clk.t, time.Minute)
+	got, err = s.History("h", "machine.disk:/", "free", base, clk.t, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -271,20 +270,28 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	if err := s.AddSamples("h", base, cpu(7)); err != nil {
 		t.Fatal(err)
 	}
-	// Open buckets stay in memory.
+	// A minute within its grace period stays in memory, unwritten.
 	clk.t = base.Add(time.Minute)
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
-	if hh := s.hist.host("h", false); hh == nil || hh.count() != 2 || hh.find("machine.cpu:all", "used").h.n != 1 {
-		t.Fatalf("open hour bucket not kept in memory: %+v", hh)
+	if hh := s.hist.host("h", false); hh == nil || hh.count() != 2 {
+		t.Fatalf("open minute not kept in memory: %+v", hh)
+	} else if _, a := hh.find("machine.cpu:all", "used"); a == nil || a.n != 1 {
+		t.Fatalf("open minute of used = %+v", a)
 	}
-	clk.t = base.Add(3 * time.Hour)
+	if n := rawKeys(t, s, "h"); n[resMinute] != 0 || n[resHour] != 0 {
+		t.Fatalf("open minute written before it closed: %v", n)
+	}
+	clk.t = base.Add(time.Minute + flushGrace)
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
 	if hh := s.hist.host("h", false); hh == nil || hh.count() != 0 || len(hh.series) != 0 {
-		t.Fatalf("closed buckets still held in memory: %+v", hh)
+		t.Fatalf("closed minute still held in memory: %+v", hh)
+	}
+	if n := rawKeys(t, s, "h"); n[resMinute] != 2 || n[resHour] != 2 {
+		t.Fatalf("closed minute not written to 1m and 1h (2 attributes): %v", n)
 	}
 	clk.t = base.Add(time.Hour)
 	got, err := s.History("h", "machine.cpu:all", "used", base, base, time.Hour)
@@ -374,25 +381,5 @@ func TestHistKeyRoundTrip(t *testing.T) {
 	b := histKey(resRaw, "h", "s", "a", 1)
 	if string(a) >= string(b) {
 		t.Error("key of t=-1 does not sort before t=1")
-	}
-}
-
-func BenchmarkAddSamples(b *testing.B) {
-	base := hourStart()
-	s := openTest(b, b.TempDir(), Options{Now: func() time.Time { return base }})
-	samples := make([]model.Sample, 4)
-	for i := range samples {
-		vals := map[string]float64{}
-		for j := range 10 {
-			vals[fmt.Sprintf("attr%d", j)] = float64(j)
-		}
-		samples[i] = model.Sample{Service: "machine", Resource: "disk", Unit: fmt.Sprintf("/dev/sd%c", 'a'+i), Values: vals}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if err := s.AddSamples("bench", base.Add(time.Duration(i)*time.Second), samples); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
