@@ -41,7 +41,7 @@ func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 		if len(items) == 0 {
 			continue
 		}
-		pid := h.sup.Child("alarm", cr.Info.Name)
+		pid := h.sup.Child("alarm", cr.Info.Name) // nil-safe: no supervisor yet, no child
 		if pid == nil {
 			if h.sup.Known("alarm", cr.Info.Name) {
 				continue // parked after a storm
@@ -53,8 +53,8 @@ func (h *host) evalAlarms(c *actor.Context, r *model.Report) {
 				// healthy host costs no alarm actors.
 				continue
 			}
-			h.alarms[cr.Info.Name] = cr
-			pid = h.sup.Spawn(c, "alarm", cr.Info.Name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
+			h.addAlarm(cr)
+			pid = h.supervisor().Spawn(c, "alarm", cr.Info.Name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
 		}
 		c.Send(pid, alarmEval{Items: items, Seq: r.Seq, Now: h.now()})
 	}
@@ -108,10 +108,19 @@ func (h *host) syncAlarms(c *actor.Context, rs []*compiledRule) {
 				h.forgetAlarms(c, name)
 				continue
 			}
-			h.alarms[name] = cr
-			h.sup.Spawn(c, "alarm", name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
+			h.addAlarm(cr)
+			h.supervisor().Spawn(c, "alarm", name, newAlarmActor(h.cfg, h.name, cr), smallInbox)
 		}
 	}
+}
+
+// addAlarm records that cr has a live alarm child (the map is created on
+// first use: a healthy host has none).
+func (h *host) addAlarm(cr *compiledRule) {
+	if h.alarms == nil {
+		h.alarms = map[string]*compiledRule{}
+	}
+	h.alarms[cr.Info.Name] = cr
 }
 
 func (h *host) forgetAlarms(c *actor.Context, rule string) {
@@ -132,13 +141,13 @@ func (h *host) forgetAlarms(c *actor.Context, rule string) {
 // alarmActor runs the state machines of one rule on one host: one
 // rules.Alarm per matching series attribute.
 type alarmActor struct {
-	cfg    HostsConfig
+	cfg    *HostsConfig // shared (read only)
 	host   string
 	rule   *compiledRule
 	alarms map[string]*rules.Alarm
 }
 
-func newAlarmActor(cfg HostsConfig, host string, r *compiledRule) actor.Producer {
+func newAlarmActor(cfg *HostsConfig, host string, r *compiledRule) actor.Producer {
 	return func() actor.Receiver {
 		return &alarmActor{cfg: cfg, host: host, rule: r, alarms: map[string]*rules.Alarm{}}
 	}

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unique"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
@@ -45,16 +43,19 @@ type hostState struct {
 // host's values held a threshold of (spawned then, or at start for a rule
 // with persisted alarm state): a healthy host has none.
 type host struct {
-	cfg     HostsConfig
+	cfg     *HostsConfig // shared by every host actor (read only)
 	name    string
-	rulesFn func() []*compiledRule
-	rules   []*compiledRule // current rule set (from rulesFn at start, then rulesChanged)
+	rules   []*compiledRule // current rule set (from cfg.rules at start, then rulesChanged)
 	st      hostState
 	samples lastValues
-	sup     Supervisor
-	alarms  map[string]*compiledRule // rule name -> rule with a live alarm child
+	// sup supervises the alarm children; nil until the first one is
+	// spawned (a healthy host has none).
+	sup    *Supervisor
+	alarms map[string]*compiledRule // rule name -> rule with a live alarm child; nil when none
+	// lastPub is when the status was last pushed, on the monotonic clock
+	// (since epoch): throttling must not depend on the (test) clock.
+	lastPub time.Duration
 	dirty   bool
-	lastPub time.Time
 	// loadedAlarms is set once persisted alarm children were respawned.
 	loadedAlarms bool
 	// started is when this actor started: the host timeout counts from no
@@ -64,14 +65,27 @@ type host struct {
 	started time.Time
 }
 
-func newHost(cfg HostsConfig, name string, rulesFn func() []*compiledRule) actor.Producer {
+// epoch is the origin of host.lastPub, an hour before the process started,
+// so that a host that never pushed its status counts as having pushed long
+// ago. It carries a monotonic clock reading, as time.Since needs.
+var epoch = time.Now().Add(-time.Hour)
+
+// newHost returns the producer of host name's actor; cfg.rules must be set.
+func newHost(cfg *HostsConfig, name string) actor.Producer {
 	return func() actor.Receiver {
-		h := &host{cfg: cfg, name: name, rulesFn: rulesFn,
-			alarms: map[string]*compiledRule{}}
-		h.sup = Supervisor{Name: "host/" + name, Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm,
-			OnRestart: cfg.OnRestart, Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
-		return h
+		return &host{cfg: cfg, name: name}
 	}
+}
+
+// supervisor returns the supervisor of the host's alarm children, created
+// on first use.
+func (h *host) supervisor() *Supervisor {
+	if h.sup == nil {
+		cfg := h.cfg
+		h.sup = &Supervisor{Name: "host/" + h.name, Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm,
+			OnRestart: cfg.OnRestart, Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
+	}
+	return h.sup
 }
 
 func (h *host) now() time.Time {
@@ -83,17 +97,17 @@ func (h *host) now() time.Time {
 
 func (h *host) Receive(c *actor.Context) {
 	msg := c.Message()
-	if h.sup.Handle(c, msg) {
+	if h.sup != nil && h.sup.Handle(c, msg) {
 		return
 	}
 	switch m := msg.(type) {
 	case actor.Started:
 		h.started = h.now()
 		h.load()
-		h.rules = h.rulesFn()
+		h.rules = h.cfg.rules()
 		h.syncAlarms(c, h.rules)
 		if h.cfg.Query != nil {
-			c.Send(h.cfg.Query, statusUpdate{Status: h.status()})
+			c.Send(h.cfg.Query, h.update())
 		}
 	case hostReport:
 		if h.cfg.Inject != nil {
@@ -114,10 +128,12 @@ func (h *host) load() {
 		h.cfg.Log.Error("host: loading state", "host", h.name, "err", err)
 	}
 	if !ok {
-		h.st = hostState{Host: h.name}
+		h.st = hostState{}
 	}
-	if h.st.Checks == nil {
-		h.st.Checks = map[string]*checkState{}
+	// The name is kept once: the stored copy is dropped.
+	h.st.Host = h.name
+	if h.st.Agent == h.name {
+		h.st.Agent = h.name // usually the same: keep one string
 	}
 	// The host state is saved on state changes only, but ingest commits the
 	// agent's last applied seq with every batch: after a crash that is the
@@ -216,7 +232,12 @@ func (h *host) report(c *actor.Context, m hostReport) {
 	now := m.Received
 	wasUp, seen := h.st.Up, h.st.Seen
 	h.st.Seen = true
-	h.st.Agent = r.Agent
+	if r.Agent != h.st.Agent {
+		h.st.Agent = r.Agent
+		if r.Agent == h.name {
+			h.st.Agent = h.name // usually the same: keep one string
+		}
+	}
 	h.st.LastSeen = now
 	h.st.LastSeq = r.Seq
 	h.st.Dropped = r.Dropped
@@ -267,6 +288,9 @@ func (h *host) check(c *actor.Context, r *model.Report, ck model.Check, now time
 	changed := false
 	switch {
 	case !known:
+		if h.st.Checks == nil {
+			h.st.Checks = map[string]*checkState{}
+		}
 		h.st.Checks[key] = &checkState{Service: ck.Service, Unit: ck.Unit, Up: ck.Up, Since: now, Detail: ck.Detail}
 		changed = true
 		if !ck.Up {
@@ -370,109 +394,109 @@ func (h *host) tick(c *actor.Context) {
 	if changed {
 		h.save()
 		h.pushStatus(c, true)
-	} else if h.dirty && time.Since(h.lastPub) >= time.Second {
+	} else if h.dirty && time.Since(epoch)-h.lastPub >= time.Second {
 		h.pushStatus(c, false)
 	}
 }
 
-// Status builds the query view of the host.
+// status builds the query view of the host without its samples (update
+// and pushStatus add them, compact or expanded).
 func (h *host) status() model.HostStatus {
 	s := model.HostStatus{Host: h.name, Up: h.st.Up, LastSeen: h.st.LastSeen, DownSince: h.st.DownSince,
 		Persistent: h.st.Persistent, Agent: h.st.Agent, LastSeq: h.st.LastSeq, Dropped: h.st.Dropped}
-	s.Samples = h.samples.list()
 	for _, k := range model.SortedKeys(h.st.Checks) {
 		ck := h.st.Checks[k]
 		s.Checks = append(s.Checks, model.CheckStatus{Service: ck.Service, Unit: ck.Unit, Up: ck.Up, Since: ck.Since, Detail: ck.Detail})
 	}
-	s.Load = HostLoad(s.Samples)
+	s.Load = hostLoadCompact(h.samples.s)
 	return s
 }
 
-// intern returns the canonical copy of s (package unique): the names of
-// series and attributes repeat on every host, and the history store keeps
-// them interned, so the last values of all hosts share one copy of each.
-func intern(s string) string { return unique.Make(s).Value() }
-
-// lastValues is a host's last sample of each series, sorted by series key:
-// a slice, which costs a third of a map of the same samples.
-type lastValues []keyedSample
-
-// keyedSample is a sample and its (interned) series key.
-type keyedSample struct {
-	key string
-	s   model.Sample
+// update is the host's status for the query read-model: the samples stay
+// compact and are shared with this actor (copy on write, see lastValues).
+func (h *host) update() statusUpdate {
+	return statusUpdate{Status: h.status(), Samples: h.samples.snapshot()}
 }
 
-// set stores s as the last sample of its series.
-func (lv *lastValues) set(s model.Sample) {
-	key := s.Key()
-	i, found := slices.BinarySearchFunc(*lv, key, func(e keyedSample, k string) int { return strings.Compare(e.key, k) })
+// lastValues is a host's last sample of each series, sorted by series key,
+// each as a shared shape and its values (model.CompactSample): about a
+// fifth of a slice of model.Sample with a map each. A slice handed out by
+// snapshot is never modified: the next change copies it first.
+type lastValues struct {
+	s      []model.CompactSample
+	shared bool // s was handed out by snapshot
+}
+
+// set stores smp as the last sample of its series.
+func (lv *lastValues) set(smp model.Sample) {
+	i, found := slices.BinarySearchFunc(lv.s, smp, func(e model.CompactSample, t model.Sample) int {
+		return model.CompareKey(e.Shape.Key, t.Service, t.Resource, t.Unit)
+	})
 	if found {
-		(*lv)[i].s = compactSample(s)
+		c := model.CompactLike(smp, lv.s[i].Shape)
+		if lv.shared {
+			lv.s = slices.Clip(append(make([]model.CompactSample, 0, len(lv.s)), lv.s...))
+			lv.shared = false
+		}
+		lv.s[i] = c
 		return
 	}
 	// Reallocated at the exact size: a new series is rare after the first
 	// report, and spare capacity would be kept per host.
-	grown := make([]keyedSample, len(*lv)+1)
-	copy(grown, (*lv)[:i])
-	grown[i] = keyedSample{key: intern(key), s: compactSample(s)}
-	copy(grown[i+1:], (*lv)[i:])
-	*lv = grown
+	grown := make([]model.CompactSample, len(lv.s)+1)
+	copy(grown, lv.s[:i])
+	grown[i] = model.Compact(smp)
+	copy(grown[i+1:], lv.s[i:])
+	lv.s = grown
+	lv.shared = false
 }
 
-// list returns the samples in series key order, in a new slice.
-func (lv lastValues) list() []model.Sample {
-	if len(lv) == 0 {
+// snapshot returns the samples for another actor, which must not modify
+// them; this host's next change copies the slice first.
+func (lv *lastValues) snapshot() []model.CompactSample {
+	lv.shared = true
+	return lv.s
+}
+
+// list returns the samples in series key order, each with a map of its
+// own.
+func (lv *lastValues) list() []model.Sample { return expandSamples(lv.s) }
+
+// expandSamples builds the model.Sample of each compact sample.
+func expandSamples(cs []model.CompactSample) []model.Sample {
+	if len(cs) == 0 {
 		return nil
 	}
-	out := make([]model.Sample, len(lv))
-	for i, e := range lv {
-		out[i] = e.s
+	out := make([]model.Sample, len(cs))
+	for i, c := range cs {
+		out[i] = c.Sample()
 	}
 	return out
 }
 
-// compactSample returns the copy of s a host actor keeps as its last value:
-// names interned and the values in a map of their own with interned keys,
-// so the strings decoded from each report (about 40 attribute names) are
-// not kept per host. The report's map is not modified: alarm actors read it
-// concurrently. The copy is never mutated either, so the query read-model
-// shares it.
-func compactSample(s model.Sample) model.Sample {
-	out := model.Sample{Service: intern(s.Service), Resource: intern(s.Resource), Unit: intern(s.Unit)}
-	if s.Values != nil {
-		out.Values = make(map[string]float64, len(s.Values))
-		for k, v := range s.Values {
-			out.Values[intern(k)] = v
+// loadAcc accumulates the figures HostLoad averages.
+type loadAcc struct{ cpu, mem, disk, inodes float64 }
+
+func newLoadAcc() loadAcc { return loadAcc{-1, -1, -1, -1} }
+
+func (a *loadAcc) add(resource, unit string, v float64) {
+	switch resource {
+	case model.ResCPU:
+		if unit == "total" {
+			a.cpu = v
 		}
+	case model.ResMemory:
+		a.mem = v
+	case model.ResDisk:
+		a.disk = max(a.disk, v)
+	case model.ResInodes:
+		a.inodes = max(a.inodes, v)
 	}
-	return out
 }
 
-// HostLoad is the mean use (0..100) of a host's cpu (total), memory,
-// fullest disk and fullest inode table: what the dashboard colours by.
-func HostLoad(samples []model.Sample) float64 {
-	var cpu, mem, disk, inodes float64 = -1, -1, -1, -1
-	for _, s := range samples {
-		v, ok := s.Values["used_percentage"]
-		if !ok {
-			continue
-		}
-		switch s.Resource {
-		case model.ResCPU:
-			if s.Unit == "total" {
-				cpu = v
-			}
-		case model.ResMemory:
-			mem = v
-		case model.ResDisk:
-			disk = max(disk, v)
-		case model.ResInodes:
-			inodes = max(inodes, v)
-		}
-	}
+func (a *loadAcc) result() float64 {
 	sum, n := 0.0, 0
-	for _, v := range []float64{cpu, mem, disk, inodes} {
+	for _, v := range []float64{a.cpu, a.mem, a.disk, a.inodes} {
 		if v >= 0 {
 			sum += min(v, 100)
 			n++
@@ -484,18 +508,43 @@ func HostLoad(samples []model.Sample) float64 {
 	return sum / float64(n)
 }
 
+// hostLoadCompact is HostLoad of compact samples.
+func hostLoadCompact(samples []model.CompactSample) float64 {
+	acc := newLoadAcc()
+	for _, s := range samples {
+		if v, ok := s.Value("used_percentage"); ok {
+			acc.add(s.Shape.Resource, s.Shape.Unit, v)
+		}
+	}
+	return acc.result()
+}
+
+// HostLoad is the mean use (0..100) of a host's cpu (total), memory,
+// fullest disk and fullest inode table: what the dashboard colours by.
+func HostLoad(samples []model.Sample) float64 {
+	acc := newLoadAcc()
+	for _, s := range samples {
+		if v, ok := s.Values["used_percentage"]; ok {
+			acc.add(s.Resource, s.Unit, v)
+		}
+	}
+	return acc.result()
+}
+
 func (h *host) pushStatus(c *actor.Context, stateChange bool) {
-	st := h.status()
+	u := h.update()
 	h.dirty = false
-	h.lastPub = time.Now() // wall time: throttling must not depend on the (test) clock
+	h.lastPub = time.Since(epoch)
 	if h.cfg.Query != nil {
-		c.Send(h.cfg.Query, statusUpdate{Status: st})
+		c.Send(h.cfg.Query, u)
 	}
 	if h.cfg.Stream != nil {
 		ty := model.EvReport
 		if stateChange {
 			ty = model.EvHostState
 		}
+		st := u.Status
+		st.Samples = expandSamples(u.Samples)
 		c.Send(h.cfg.Stream, publish{Ev: model.Event{Type: ty, Time: h.now(), Host: h.name, Status: &st}})
 	}
 }

@@ -19,7 +19,10 @@ import (
 // it only avoids the default 1024 slots (24 KiB) per actor, which with a
 // host actor and an alarm actor per rule was most of the master's memory
 // per monitored host (measured with `lookout bench`, see BENCHMARKS.md).
-const smallInbox = 16
+// Four slots (96 bytes) hold the usual backlog of a host actor (a report,
+// a tick); a burst doubles that host's ring for good, at most to what
+// the burst needed.
+const smallInbox = 4
 
 // compiledRule is a parsed rule with where it came from.
 type compiledRule struct {
@@ -52,6 +55,10 @@ type HostsConfig struct {
 	// StormBackoff is the first parking time after a restart storm.
 	StormBackoff time.Duration
 	Cluster      Cluster
+
+	// rules returns the current rule set; the hosts supervisor sets it on
+	// its copy, which its host actors share.
+	rules func() []*compiledRule
 }
 
 // hostsSup owns one host actor per host (spawned on first report or from
@@ -68,6 +75,7 @@ type hostsSup struct {
 func newHostsSup(cfg HostsConfig) actor.Producer {
 	return func() actor.Receiver {
 		h := &hostsSup{cfg: cfg, rules: map[string]*compiledRule{}}
+		h.cfg.rules = h.snapshot
 		h.sup = Supervisor{Name: "hosts", Log: cfg.Log, Recover: cfg.Recover, OnStorm: cfg.OnStorm, OnRestart: cfg.OnRestart,
 			Intensity: 5, Window: 10 * time.Second, MinBackoff: cfg.StormBackoff}
 		return h
@@ -91,7 +99,7 @@ func (h *hostsSup) snapshot() []*compiledRule {
 }
 
 func (h *hostsSup) hostProducer(name string) actor.Producer {
-	return newHost(h.cfg, name, h.snapshot)
+	return newHost(&h.cfg, name)
 }
 
 func (h *hostsSup) Receive(c *actor.Context) {

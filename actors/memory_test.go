@@ -2,6 +2,7 @@ package actors
 
 import (
 	"maps"
+	"reflect"
 	"testing"
 	"time"
 
@@ -32,8 +33,8 @@ func TestLastValuesSortedReplacedExact(t *testing.T) {
 			for _, sm := range tt.set {
 				lv.set(sm)
 			}
-			if cap(lv) != len(lv) {
-				t.Errorf("cap %d, len %d: spare capacity kept", cap(lv), len(lv))
+			if cap(lv.s) != len(lv.s) {
+				t.Errorf("cap %d, len %d: spare capacity kept", cap(lv.s), len(lv.s))
 			}
 			got := lv.list()
 			if len(got) != len(tt.keys) {
@@ -48,18 +49,84 @@ func TestLastValuesSortedReplacedExact(t *testing.T) {
 	}
 }
 
-func TestCompactSampleCopiesValues(t *testing.T) {
-	in := model.Sample{Service: "machine", Resource: "load", Unit: "system", Values: map[string]float64{"load1": 0.5, "load5": 0.25}}
-	out := compactSample(in)
-	if out.Key() != in.Key() || !maps.Equal(out.Values, in.Values) {
-		t.Fatalf("compactSample = %+v, want the values of %+v", out, in)
+// TestLastValuesSnapshotCopyOnWrite checks that a snapshot handed to the
+// query read-model never changes when the host stores newer samples, that
+// the host's own values do, and that the report's map is not kept.
+func TestLastValuesSnapshotCopyOnWrite(t *testing.T) {
+	load := func(v float64) model.Sample {
+		return model.Sample{Service: "machine", Resource: "load", Unit: "system", Values: map[string]float64{"load1": v, "load5": v / 2}}
 	}
-	out.Values["load1"] = 7 // the host never does this; it shows the maps are distinct
-	if in.Values["load1"] != 0.5 {
-		t.Fatal("compactSample shares the report's map")
+	tests := []struct {
+		name  string
+		after []model.Sample // stored after the snapshot
+		want  map[string]float64
+	}{
+		{"replaced value", []model.Sample{load(3)}, map[string]float64{"load1": 3, "load5": 1.5}},
+		{"new series", []model.Sample{sample("cpu", "total", 1)}, map[string]float64{"load1": 1, "load5": 0.5}},
+		{"two changes", []model.Sample{load(5), load(7)}, map[string]float64{"load1": 7, "load5": 3.5}},
+		{"other attributes", []model.Sample{{Service: "machine", Resource: "load", Unit: "system", Values: map[string]float64{"load15": 9}}},
+			map[string]float64{"load15": 9}},
 	}
-	if got := compactSample(model.Sample{Service: "a", Resource: "b", Unit: "c"}); got.Values != nil {
-		t.Fatalf("nil values became %v", got.Values)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lv lastValues
+			in := load(1)
+			lv.set(in)
+			in.Values["load1"] = 99 // the caller's map is not kept
+			snap := lv.snapshot()
+			before := expandSamples(snap)
+			for _, s := range tt.after {
+				lv.set(s)
+			}
+			if got := expandSamples(snap); !reflect.DeepEqual(got, before) || before[0].Values["load1"] != 1 {
+				t.Fatalf("snapshot changed: %+v, was %+v", got, before)
+			}
+			var got map[string]float64
+			for _, s := range lv.list() {
+				if s.Resource == "load" {
+					got = s.Values
+				}
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Fatalf("host's load values = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	var lv lastValues
+	lv.set(model.Sample{Service: "a", Resource: "b", Unit: "c"})
+	if got := lv.list(); len(got) != 1 || got[0].Values != nil {
+		t.Fatalf("nil values became %+v", got)
+	}
+}
+
+func TestHostLoadCompactMatchesHostLoad(t *testing.T) {
+	u := func(res, unit string, v float64) model.Sample {
+		return model.Sample{Service: "machine", Resource: res, Unit: unit, Values: map[string]float64{"used_percentage": v, "x": 1}}
+	}
+	tests := []struct {
+		name    string
+		samples []model.Sample
+		want    float64
+	}{
+		{"none", nil, 0},
+		{"cpu total only", []model.Sample{u("cpu", "cpu0", 90), u("cpu", "total", 40)}, 40},
+		{"fullest disk, capped", []model.Sample{u("disk", "/", 10), u("disk", "/var", 150), u("memory", "physical", 50)}, 75},
+		{"all four", []model.Sample{u("cpu", "total", 10), u("memory", "physical", 20), u("disk", "/", 30), u("inodes", "/", 40)}, 25},
+		{"no used_percentage", []model.Sample{{Service: "machine", Resource: "cpu", Unit: "total", Values: map[string]float64{"idle": 3}}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lv lastValues
+			for _, s := range tt.samples {
+				lv.set(s)
+			}
+			if got := HostLoad(tt.samples); got != tt.want {
+				t.Errorf("HostLoad = %v, want %v", got, tt.want)
+			}
+			if got := hostLoadCompact(lv.s); got != tt.want {
+				t.Errorf("hostLoadCompact = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -24,7 +24,12 @@ type flush struct{}
 type rulesChanged struct{ Rules []*compiledRule }
 
 // statusUpdate is sent by host actors to the query read-model.
-type statusUpdate struct{ Status model.HostStatus }
+// Status has no Samples: they travel compact in Samples, which the
+// receiver must not modify (the host actor shares them).
+type statusUpdate struct {
+	Status  model.HostStatus
+	Samples []model.CompactSample
+}
 
 // alarmUpdate is sent by alarm actors to the query read-model.
 type alarmUpdate struct {

@@ -21,13 +21,28 @@ const (
 // dashboard read from it with Requests, so no query ever waits on a busy
 // host actor.
 type query struct {
-	hosts       map[string]model.HostStatus
+	hosts       map[string]hostEntry
 	alarms      map[string]model.AlarmStatus
 	transitions []model.Event // newest last
 	deliveries  map[string]model.Delivery
 	order       []string // delivery keys, oldest first
 	st          *store.Store
 	log         *slog.Logger
+}
+
+// hostEntry is the read-model of one host: its status without samples,
+// and its samples compact, shared with its host actor (never modified
+// here); the query answers build model.Sample values from them on demand.
+type hostEntry struct {
+	status  model.HostStatus
+	samples []model.CompactSample
+}
+
+// full returns the host's status with its samples.
+func (e *hostEntry) full() model.HostStatus {
+	h := e.status
+	h.Samples = expandSamples(e.samples)
+	return h
 }
 
 // deliveriesLoaded carries the newest entries of the durable delivery
@@ -39,7 +54,7 @@ type deliveriesLoaded struct{ D []model.Delivery }
 // deliveries from the ledger when it starts.
 func newQuery(st *store.Store, log *slog.Logger) actor.Producer {
 	return func() actor.Receiver {
-		return &query{hosts: map[string]model.HostStatus{}, alarms: map[string]model.AlarmStatus{},
+		return &query{hosts: map[string]hostEntry{}, alarms: map[string]model.AlarmStatus{},
 			deliveries: map[string]model.Delivery{}, st: st, log: log}
 	}
 }
@@ -99,7 +114,8 @@ func (q *query) Receive(c *actor.Context) {
 			q.order = q.order[1:]
 		}
 	case statusUpdate:
-		q.hosts[m.Status.Host] = m.Status
+		m.Status.Samples = nil
+		q.hosts[m.Status.Host] = hostEntry{status: m.Status, samples: m.Samples}
 	case alarmUpdate:
 		if m.Status == nil {
 			delete(q.alarms, m.Key)
@@ -126,22 +142,21 @@ func (q *query) Receive(c *actor.Context) {
 	case qServerList:
 		out := make([]model.HostStatus, 0, len(q.hosts))
 		for _, k := range model.SortedKeys(q.hosts) {
-			h := q.hosts[k]
-			h.Samples = nil
-			out = append(out, h)
+			out = append(out, q.hosts[k].status)
 		}
 		c.Respond(out)
 	case qServerStatus:
-		h, ok := q.hosts[m.Host]
+		e, ok := q.hosts[m.Host]
 		if !ok {
 			c.Respond((*model.HostStatus)(nil))
 			return
 		}
+		h := e.full()
 		c.Respond(&h)
 	case qDownList:
 		out := []model.HostStatus{}
 		for _, k := range model.SortedKeys(q.hosts) {
-			h := q.hosts[k]
+			h := q.hosts[k].status
 			down := !h.Up
 			var checks []model.CheckStatus
 			for _, ck := range h.Checks {
@@ -150,7 +165,6 @@ func (q *query) Receive(c *actor.Context) {
 				}
 			}
 			if down || len(checks) > 0 {
-				h.Samples = nil
 				h.Checks = checks
 				out = append(out, h)
 			}
@@ -159,11 +173,13 @@ func (q *query) Receive(c *actor.Context) {
 	case qServiceList:
 		out := []model.ServiceStatus{}
 		for _, k := range model.SortedKeys(q.hosts) {
-			h := q.hosts[k]
 			if m.Host != "" && m.Host != k {
 				continue
 			}
-			for _, s := range h.Samples {
+			e := q.hosts[k]
+			h := &e.status
+			for _, cs := range e.samples {
+				s := cs.Shape
 				if s.Service == model.ServicePort || s.Service == model.ServiceProcess {
 					continue // reported with their check state below
 				}

@@ -101,15 +101,17 @@ func Recover(log *slog.Logger, fallback func() *actor.PID) actor.MiddlewareFunc 
 }
 
 // childSpec describes how to (re)create a supervised child.
+// Its fields are ordered so that it fits in 96 bytes: there is one per
+// monitored host.
 type childSpec struct {
 	name     string // SpawnChild name (kind suffix)
 	id       string
 	produce  actor.Producer
-	inbox    int
 	failures []time.Time
-	parked   bool
 	backoff  time.Duration
 	pid      *actor.PID
+	inbox    int32
+	parked   bool
 	stopping bool
 }
 
@@ -151,9 +153,6 @@ func SpawnOpts(rec actor.MiddlewareFunc, id string, inbox int) []actor.OptFunc {
 }
 
 func (s *Supervisor) init() {
-	if s.children == nil {
-		s.children = map[string]*childSpec{}
-	}
 	if s.Intensity <= 0 {
 		s.Intensity = 5
 	}
@@ -178,14 +177,21 @@ func (s *Supervisor) Spawn(c *actor.Context, name, id string, p actor.Producer, 
 	if cs, ok := s.children[key]; ok {
 		return cs.pid
 	}
-	cs := &childSpec{name: name, id: id, produce: p, inbox: inbox}
+	cs := &childSpec{name: name, id: id, produce: p, inbox: int32(inbox)}
 	cs.pid = c.SpawnChild(p, name, SpawnOpts(s.Recover, id, inbox)...)
+	if s.children == nil {
+		s.children = map[string]*childSpec{} // on first use: many supervisors never have a child
+	}
 	s.children[key] = cs
 	return cs.pid
 }
 
 // Child returns the PID of a live child, or nil when unknown or parked.
+// A nil Supervisor has no children.
 func (s *Supervisor) Child(name, id string) *actor.PID {
+	if s == nil {
+		return nil
+	}
 	cs, ok := s.children[name+"/"+id]
 	if !ok || cs.parked || cs.stopping {
 		return nil
@@ -194,7 +200,11 @@ func (s *Supervisor) Child(name, id string) *actor.PID {
 }
 
 // Known reports whether a child spec exists (live, restarting or parked).
+// A nil Supervisor knows none.
 func (s *Supervisor) Known(name, id string) bool {
+	if s == nil {
+		return false
+	}
 	_, ok := s.children[name+"/"+id]
 	return ok
 }
@@ -238,7 +248,7 @@ func (s *Supervisor) Handle(c *actor.Context, msg any) bool {
 		}
 		cs.stopping = false
 		cs.parked = false
-		cs.pid = c.SpawnChild(cs.produce, cs.name, SpawnOpts(s.Recover, cs.id, cs.inbox)...)
+		cs.pid = c.SpawnChild(cs.produce, cs.name, SpawnOpts(s.Recover, cs.id, int(cs.inbox))...)
 		s.Log.Info("child restarted", "supervisor", s.Name, "child", m.id)
 		return true
 	}

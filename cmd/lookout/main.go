@@ -132,6 +132,9 @@ func cmdRun(role string, args []string) error {
 		// remote inbox) are better made under the default GOGC.
 		tuneAgentGC(log)
 	}
+	if role == "master" {
+		tuneMasterGC(log) // likewise after start-up
+	}
 	abs, _ := filepath.Abs(cfg.Node.DataDir)
 	fmt.Printf("lookout %s running (%s), data in %s; Ctrl-C to stop\n", version, role, abs)
 	sig := make(chan os.Signal, 1)
