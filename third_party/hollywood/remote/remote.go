@@ -20,7 +20,24 @@ import (
 type Config struct {
 	TLSConfig *tls.Config
 	BuffSize  int
+	// RouterInboxSize is the initial capacity of the stream router's inbox
+	// (Lookout patch 3); 0 means DefaultRouterInboxSize. The inbox is a
+	// ring buffer that doubles when full, so this is not a bound.
+	RouterInboxSize int
 	// Wg        *sync.WaitGroup
+}
+
+// DefaultRouterInboxSize is the stream router's initial inbox capacity
+// (Lookout patch 3). Stock v1.0.5 spawned the router with 1024*1024 slots:
+// 24 MiB allocated per remote at Start, even in a small agent. The ring
+// buffer doubles when full, so a burst still never drops a message.
+const DefaultRouterInboxSize = 1024
+
+// WithRouterInboxSize sets the initial capacity of the stream router's
+// inbox (Lookout patch 3); size <= 0 means DefaultRouterInboxSize.
+func (c Config) WithRouterInboxSize(size int) Config {
+	c.RouterInboxSize = size
+	return c
 }
 
 // NewConfig returns a new default remote configuration.
@@ -102,9 +119,15 @@ func (r *Remote) Start(e *actor.Engine) error {
 		},
 	})
 
+	// Lookout patch 3: the router's inbox starts small (it grows when
+	// full); stock v1.0.5 preallocated 1024*1024 slots (24 MiB).
+	routerInbox := r.config.RouterInboxSize
+	if routerInbox <= 0 {
+		routerInbox = DefaultRouterInboxSize
+	}
 	r.streamRouterPID = r.engine.Spawn(
 		newStreamRouter(r.engine, r.config.TLSConfig, r.config.BuffSize),
-		"router", actor.WithInboxSize(1024*1024))
+		"router", actor.WithInboxSize(routerInbox))
 	slog.Debug("server started", "listenAddr", r.addr)
 	r.stopWg = &sync.WaitGroup{}
 	r.stopWg.Add(1)
