@@ -99,7 +99,15 @@ type IngestStats struct {
 	RateLimited uint64 `json:"rate_limited"`
 	// Overloaded counts reports shed unacknowledged because signature
 	// checking was too far behind.
-	Overloaded   uint64               `json:"overloaded"`
-	StoreErrors  uint64               `json:"store_errors"`
-	PerAgentSeen map[string]time.Time `json:"agents_last_seen"`
+	Overloaded  uint64 `json:"overloaded"`
+	StoreErrors uint64 `json:"store_errors"`
+	// HellosAccepted and HellosRefused count session hellos (refused:
+	// unknown agent, bad signature, stale or replayed).
+	HellosAccepted uint64 `json:"hellos_accepted"`
+	HellosRefused  uint64 `json:"hellos_refused"`
+	// UnknownSession counts session-authenticated reports refused because
+	// their session is unknown (master restarted, session evicted); the
+	// agent is told to re-handshake and resends them.
+	UnknownSession uint64               `json:"unknown_session"`
+	PerAgentSeen   map[string]time.Time `json:"agents_last_seen"`
 }

@@ -8,7 +8,9 @@
 // masters can ack):
 //
 //	agent                      builds a model.Report per collection, hands it to every uplink
-//	├── collector/<family>     own ticker; runs its collectors off-actor, pipes results back
+//	├── collector/<group>      per interval (the families sharing it, e.g. "memory+network+heartbeat"),
+//	│                          or per solo family (ports, processes, textfile): own ticker; collects
+//	│                          off-actor in worker goroutines; one collection per tick
 //	└── uplink/<n>             per master: bounded outbox, sign+send, resend until acked
 //
 // Delivery is at-least-once on top of hollywood's at-most-once remote: every
@@ -197,7 +199,7 @@ func Start(o Options) (*Agent, error) {
 	firstSeq := seq.next
 	aa := &agentActor{a: a, cfg: cfg, key: o.Key, seq: seq, debug: o.Debug}
 	a.pid = e.Spawn(func() actor.Receiver { return aa }, "agent", actor.WithID(cfg.Name),
-		actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "agent")))
+		actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "agent")), actor.WithInboxSize(smallInbox))
 	log.Info("agent started", "listen", addr, "masters", cfg.Masters, "host", cfg.Host, "first_seq", firstSeq)
 	return a, nil
 }
@@ -307,11 +309,20 @@ func recoverMW(log *slog.Logger, name string) actor.MiddlewareFunc {
 	}
 }
 
-// family is a group of collectors sharing one interval and one actor.
+// family is a group of collectors sharing one interval, collected together
+// (by one worker goroutine).
 type family struct {
 	name       string
 	interval   time.Duration
 	collectors []Collector
+	// solo families (network I/O, process scans, files of other programs)
+	// may take long or hang: they get a collector actor and a report of
+	// their own, so they never delay the /proc families' reports.
+	solo bool
+	// ownWorker families may block in the kernel (statfs on a hung network
+	// filesystem): they run in a worker goroutine of their own, so they
+	// cannot hold up the other families of their group, which share one.
+	ownWorker bool
 }
 
 // families builds the collector families from cfg.
@@ -324,24 +335,73 @@ func families(cfg configs.AgentConfig, dropped func() uint64, log *slog.Logger) 
 		return v
 	}
 	fs := []family{
-		{"cpu", d(iv.CPU, DefaultIntervals.CPU), []Collector{NewCPUCollector(), NewLoadCollector()}},
-		{"memory", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewMemoryCollector(), NewSwapCollector()}},
-		{"disk", d(iv.Disk, DefaultIntervals.Disk), []Collector{NewDiskCollector(cfg.ExcludeFSTypes)}},
-		{"network", d(iv.Network, DefaultIntervals.Network), []Collector{NewNetworkCollector(cfg.ExcludeInterfaces)}},
-		{"uptime", d(iv.Uptime, DefaultIntervals.Uptime), []Collector{NewUptimeCollector()}},
-		{"heartbeat", d(iv.Heartbeat, DefaultIntervals.Heartbeat), []Collector{&HeartbeatCollector{Dropped: dropped}}},
+		{"cpu", d(iv.CPU, DefaultIntervals.CPU), []Collector{NewCPUCollector(), NewLoadCollector()}, false, false},
+		{"memory", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewMemoryCollector(), NewSwapCollector()}, false, false},
+		{"disk", d(iv.Disk, DefaultIntervals.Disk), []Collector{NewDiskCollector(cfg.ExcludeFSTypes)}, false, true},
+		{"network", d(iv.Network, DefaultIntervals.Network), []Collector{NewNetworkCollector(cfg.ExcludeInterfaces)}, false, false},
+		{"uptime", d(iv.Uptime, DefaultIntervals.Uptime), []Collector{NewUptimeCollector()}, false, false},
+		{"heartbeat", d(iv.Heartbeat, DefaultIntervals.Heartbeat), []Collector{&HeartbeatCollector{Dropped: dropped}}, false, false},
 	}
 	if cfg.TextfileDir != "" {
-		fs = append(fs, family{"textfile", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewTextfileCollector(cfg.TextfileDir, log)}})
+		fs = append(fs, family{"textfile", d(iv.Memory, DefaultIntervals.Memory), []Collector{NewTextfileCollector(cfg.TextfileDir, log)}, true, true})
 	}
 	if len(cfg.Ports) > 0 {
-		fs = append(fs, family{"ports", d(iv.Ports, DefaultIntervals.Ports), []Collector{NewPortCollector(cfg.Ports)}})
+		fs = append(fs, family{"ports", d(iv.Ports, DefaultIntervals.Ports), []Collector{NewPortCollector(cfg.Ports)}, true, true})
 	}
 	if len(cfg.Processes) > 0 {
-		fs = append(fs, family{"processes", d(iv.Processes, DefaultIntervals.Processes), []Collector{NewProcessCollector(cfg.Processes)}})
+		fs = append(fs, family{"processes", d(iv.Processes, DefaultIntervals.Processes), []Collector{NewProcessCollector(cfg.Processes)}, true, true})
 	}
 	return fs
 }
+
+// group is the families one collector actor runs: every non-solo family of
+// one interval (one ticker, and one report per tick instead of one per
+// family: fewer encodes, signatures and envelopes), or one solo family.
+type group struct {
+	name     string // "cpu+memory+...", the families' names joined by "+"
+	interval time.Duration
+	families []family
+	// lanes are the indexes of families per worker goroutine: one lane for
+	// every family without ownWorker (collected one after the other), one
+	// for each with it. Fewer workers, fewer goroutine hand-offs per tick.
+	lanes [][]int
+}
+
+// groups groups fs by interval, solo families alone, in the order of fs.
+func groups(fs []family) []group {
+	var gs []group
+	byInterval := map[time.Duration]int{}
+	for _, f := range fs {
+		if !f.solo {
+			if i, ok := byInterval[f.interval]; ok {
+				gs[i].families = append(gs[i].families, f)
+				gs[i].name += "+" + f.name
+				continue
+			}
+			byInterval[f.interval] = len(gs)
+		}
+		gs = append(gs, group{name: f.name, interval: f.interval, families: []family{f}})
+	}
+	for i := range gs {
+		shared := -1
+		for j, f := range gs[i].families {
+			if f.ownWorker || shared < 0 {
+				if !f.ownWorker {
+					shared = len(gs[i].lanes)
+				}
+				gs[i].lanes = append(gs[i].lanes, []int{j})
+				continue
+			}
+			gs[i].lanes[shared] = append(gs[i].lanes[shared], j)
+		}
+	}
+	return gs
+}
+
+// maxGroupSamples caps the samples of one combined report (the master
+// refuses reports over 4,096): a family result that would exceed it sends
+// what was gathered so far as a report first.
+const maxGroupSamples = 2048
 
 // collected is a family's result, sent by its collector actor to the agent.
 type collected struct {
@@ -389,15 +449,21 @@ func (g *agentActor) spawnChildren(c *actor.Context) {
 			pub:    g.a.slots[i],
 		}
 		pid := c.SpawnChild(func() actor.Receiver { return ua }, "uplink", actor.WithID(strconv.Itoa(i)),
-			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(ul, "uplink")))
+			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(ul, "uplink")), actor.WithInboxSize(smallInbox))
 		g.uplinks = append(g.uplinks, pid)
 	}
-	for _, f := range families(g.cfg, g.a.dropped, log) {
-		ca := &collectorActor{fam: f, a: g.a, log: log.With("family", f.name)}
-		c.SpawnChild(func() actor.Receiver { return ca }, "collector", actor.WithID(f.name),
-			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "collector/"+f.name)))
+	for _, gr := range groups(families(g.cfg, g.a.dropped, log)) {
+		ca := &collectorActor{grp: gr, a: g.a, log: log.With("family", gr.name)}
+		c.SpawnChild(func() actor.Receiver { return ca }, "collector", actor.WithID(gr.name),
+			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "collector/"+gr.name)),
+			actor.WithInboxSize(smallInbox))
 	}
 }
+
+// smallInbox is the initial inbox of the agent's actors: a handful of
+// messages wait at a time (hollywood's default is 1,024 slots, 24 KiB per
+// actor); the ring buffer still grows when full.
+const smallInbox = 16
 
 // report builds one report from a collection and hands it to every uplink.
 func (g *agentActor) report(c *actor.Context, m collected) {
@@ -433,25 +499,39 @@ func (g *agentActor) report(c *actor.Context, m collected) {
 // collectTick asks a collector actor to collect.
 type collectTick struct{}
 
-// collectDone carries a finished collection back into the collector actor.
+// collectDone carries one lane's finished collections back into the
+// collector actor.
 type collectDone struct {
-	res  collected
-	errs []error
+	lane  int         // index in group.lanes
+	round uint64      // the tick that started it
+	res   []collected // one per family of the lane
+	errs  []error
 }
 
-// collectorActor runs one family on its ticker. Collections (file reads,
-// TCP connects) run in a goroutine so Receive never blocks; a tick that
-// arrives while one is running is skipped.
+// collectorActor runs a group of families on the group's ticker. Each lane
+// of families collects (file reads, TCP connects) in a worker goroutine of
+// its own, so Receive never blocks and a family that may hang does not hold
+// up the others; a lane still busy when the next tick comes skips that
+// tick.
+// The results of one tick go to the agent as one collection once every
+// family started by the tick has finished; results that finish after the
+// next tick (a family slower than the interval) go alone, so a tick's
+// report waits at most one interval.
 type collectorActor struct {
-	fam    family
+	grp    group
 	a      *Agent
 	log    *slog.Logger
-	busy   bool
+	busy   []bool        // per lane
+	work   []chan uint64 // one worker per lane; receives the round
 	rep    actor.SendRepeater
 	hasRep bool
 	ctx    context.Context
 	cancel context.CancelFunc
 	errAt  map[string]time.Time
+
+	round   uint64    // current tick
+	pending int       // families of round still running
+	acc     collected // results of round so far
 }
 
 // Receive implements actor.Receiver.
@@ -460,7 +540,14 @@ func (f *collectorActor) Receive(c *actor.Context) {
 	case actor.Started:
 		f.ctx, f.cancel = context.WithCancel(context.Background())
 		f.errAt = map[string]time.Time{}
-		f.rep = c.SendRepeat(c.PID(), collectTick{}, f.fam.interval)
+		f.busy = make([]bool, len(f.grp.lanes))
+		self, eng := c.PID(), c.Engine()
+		for i := range f.grp.lanes {
+			ch := make(chan uint64, 1)
+			f.work = append(f.work, ch)
+			go f.worker(i, ch, eng, self)
+		}
+		f.rep = c.SendRepeat(c.PID(), collectTick{}, f.grp.interval)
 		f.hasRep = true
 		c.Send(c.PID(), collectTick{}) // first sample now, not one interval later
 	case actor.Stopped:
@@ -471,27 +558,101 @@ func (f *collectorActor) Receive(c *actor.Context) {
 			f.cancel()
 		}
 	case collectTick:
-		if f.busy {
-			f.log.Debug("previous collection still running, tick skipped")
-			return
-		}
-		f.busy = true
-		self, eng := c.PID(), c.Engine()
-		go func() { eng.Send(self, f.run()) }()
+		f.tick(c)
 	case collectDone:
-		f.busy = false
-		f.logErrors(m.errs)
-		c.Send(c.Parent(), m.res)
+		f.done(c, m)
 	}
 }
 
-// run collects every collector of the family once (off the actor).
-func (f *collectorActor) run() collectDone {
-	timeout := max(2*f.fam.interval, 30*time.Second)
+// worker collects lane i's families for every round it receives, until
+// the actor stops. A long-lived goroutine keeps its grown stack, where one
+// goroutine per collection grew (copied) its stack every time.
+func (f *collectorActor) worker(i int, rounds <-chan uint64, eng *actor.Engine, self *actor.PID) {
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case r := <-rounds:
+			d := collectDone{lane: i, round: r}
+			for _, fi := range f.grp.lanes[i] {
+				res, errs := f.run(f.grp.families[fi])
+				d.res = append(d.res, res)
+				d.errs = append(d.errs, errs...)
+			}
+			eng.Send(self, d)
+		}
+	}
+}
+
+// tick starts a round: it sends what the previous round gathered (its
+// stragglers will report alone) and starts every lane that is not busy.
+func (f *collectorActor) tick(c *actor.Context) {
+	f.flush(c)
+	f.round++
+	f.pending = 0
+	for i, lane := range f.grp.lanes {
+		if f.busy[i] {
+			f.log.Debug("previous collection still running, tick skipped", "family", f.grp.families[lane[0]].name)
+			continue
+		}
+		f.busy[i] = true
+		f.pending++
+		f.work[i] <- f.round // buffered 1, and the worker is idle: never blocks
+	}
+}
+
+// done takes one lane's results: into the round's collection if they
+// belong to the current round, else together to the agent at once.
+func (f *collectorActor) done(c *actor.Context, m collectDone) {
+	f.busy[m.lane] = false
+	f.logErrors(m.errs)
+	if m.round != f.round { // straggler of an earlier round
+		var late collected
+		for _, r := range m.res {
+			f.add(c, &late, r)
+		}
+		f.send(c, &late)
+		return
+	}
+	for _, r := range m.res {
+		f.add(c, &f.acc, r)
+	}
+	f.pending--
+	if f.pending == 0 {
+		f.flush(c)
+	}
+}
+
+// add appends r to acc, sending acc first when r would take it over
+// maxGroupSamples.
+func (f *collectorActor) add(c *actor.Context, acc *collected, r collected) {
+	if len(acc.samples) > 0 && len(acc.samples)+len(r.samples) > maxGroupSamples {
+		f.send(c, acc)
+	}
+	acc.samples = append(acc.samples, r.samples...)
+	acc.checks = append(acc.checks, r.checks...)
+}
+
+// flush sends the round's collection so far to the agent.
+func (f *collectorActor) flush(c *actor.Context) { f.send(c, &f.acc) }
+
+// send sends acc, if it holds anything, to the agent and empties it.
+func (f *collectorActor) send(c *actor.Context, acc *collected) {
+	if len(acc.samples) == 0 && len(acc.checks) == 0 {
+		return
+	}
+	acc.family = f.grp.name
+	c.Send(c.Parent(), *acc)
+	*acc = collected{}
+}
+
+// run collects every collector of family fam once (off the actor).
+func (f *collectorActor) run(fam family) (res collected, errs []error) {
+	timeout := max(2*fam.interval, 30*time.Second)
 	ctx, cancel := context.WithTimeout(f.ctx, timeout)
 	defer cancel()
-	d := collectDone{res: collected{family: f.fam.name}}
-	for _, col := range f.fam.collectors {
+	res.family = fam.name
+	for _, col := range fam.collectors {
 		start := time.Now()
 		var (
 			s   []model.Sample
@@ -505,12 +666,12 @@ func (f *collectorActor) run() collectDone {
 		}
 		f.a.recordRun(col.Name(), time.Since(start), err)
 		if err != nil {
-			d.errs = append(d.errs, err)
+			errs = append(errs, err)
 		}
-		d.res.samples = append(d.res.samples, s...)
-		d.res.checks = append(d.res.checks, ck...)
+		res.samples = append(res.samples, s...)
+		res.checks = append(res.checks, ck...)
 	}
-	return d
+	return res, errs
 }
 
 // logErrors logs collector errors at WARN, each distinct message at most

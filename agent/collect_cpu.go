@@ -1,8 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/cpu"
@@ -24,7 +29,7 @@ type CPUCollector struct {
 
 // NewCPUCollector returns a CPUCollector reading the host's counters.
 func NewCPUCollector() *CPUCollector {
-	return &CPUCollector{Times: cpu.TimesWithContext}
+	return &CPUCollector{Times: (&procStat{path: "/proc/stat"}).Times}
 }
 
 // Name implements Collector.
@@ -105,4 +110,145 @@ func clampPct(v float64) float64 {
 		return 100
 	}
 	return v
+}
+
+// procStat reads cpu times from /proc/stat (path) with one read per
+// collection: CPUCollector.Collect asks for the per-core times, then the
+// total, and gopsutil's cpu.Times read and split the file into strings for
+// each. A per-core read keeps the file's total line for the total call
+// that follows it. It is used from one goroutine (Collector contract).
+type procStat struct {
+	path string
+	buf  []byte
+	tot  []cpu.TimesStat // from the last per-core read, for the next total call
+}
+
+// Times has cpu.TimesWithContext's signature and results (gopsutil's field
+// rules and clock-tick scaling).
+func (p *procStat) Times(_ context.Context, percpu bool) ([]cpu.TimesStat, error) {
+	if !percpu && p.tot != nil {
+		t := p.tot
+		p.tot = nil
+		return t, nil
+	}
+	b, err := readFileReuse(p.path, &p.buf)
+	if err != nil {
+		return nil, err
+	}
+	per, tot, err := parseProcStat(b, cpu.ClocksPerSec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.path, err)
+	}
+	if percpu {
+		p.tot = tot
+		return per, nil
+	}
+	p.tot = nil
+	return tot, nil
+}
+
+// readFileReuse reads the whole file at path into *buf (grown as needed and
+// kept for the next read) and returns its content.
+func readFileReuse(path string, buf *[]byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if cap(*buf) == 0 {
+		*buf = make([]byte, 0, 4096)
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if len(b) > maxProcFileBytes {
+			return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxProcFileBytes)
+		}
+	}
+	*buf = b
+	return b, nil
+}
+
+// maxProcFileBytes bounds a /proc file read (a 4,096-core /proc/stat is
+// about 600 KB).
+const maxProcFileBytes = 8 << 20
+
+// parseProcStat parses the cpu lines of /proc/stat as gopsutil does: "cpu"
+// is the total (named "cpu-total"), "cpuN" a core; the name and the seven
+// counters every kernel since 2.6 has are required, steal, guest and
+// guest_nice are optional, later columns ignored; counters are clock ticks,
+// divided by ticksPerSec. The cpu lines end at the first other line after
+// them (the kernel writes them as one block first).
+func parseProcStat(b []byte, ticksPerSec float64) (per, tot []cpu.TimesStat, err error) {
+	if ticksPerSec <= 0 {
+		return nil, nil, fmt.Errorf("clock ticks per second %v is not positive", ticksPerSec)
+	}
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		if !bytes.HasPrefix(line, []byte("cpu")) {
+			if len(per)+len(tot) > 0 {
+				break // the cpu lines are one block at the top, as gopsutil reads them
+			}
+			continue
+		}
+		t, err := parseStatCPULine(line, ticksPerSec)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.CPU == "cpu-total" {
+			tot = append(tot, t)
+		} else {
+			per = append(per, t)
+		}
+	}
+	if len(per) == 0 && len(tot) == 0 {
+		return nil, nil, errors.New("no cpu lines")
+	}
+	return per, tot, nil
+}
+
+// parseStatCPULine parses one "cpu..." line of /proc/stat.
+func parseStatCPULine(line []byte, ticksPerSec float64) (cpu.TimesStat, error) {
+	var (
+		fields [11][]byte
+		n      int
+	)
+	for _, f := range bytes.Fields(line) {
+		if n == len(fields) {
+			break
+		}
+		fields[n] = f
+		n++
+	}
+	if n < 8 {
+		return cpu.TimesStat{}, fmt.Errorf("cpu line %.40q has %d fields, want at least 8", line, n)
+	}
+	t := cpu.TimesStat{CPU: string(fields[0])}
+	if t.CPU == "cpu" {
+		t.CPU = "cpu-total"
+	}
+	dst := []*float64{&t.User, &t.Nice, &t.System, &t.Idle, &t.Iowait, &t.Irq, &t.Softirq, &t.Steal, &t.Guest, &t.GuestNice}
+	for i := 1; i < n; i++ {
+		v, err := strconv.ParseUint(string(fields[i]), 10, 64)
+		if err != nil {
+			return cpu.TimesStat{}, fmt.Errorf("cpu line %s field %d: %w", t.CPU, i, err)
+		}
+		*dst[i-1] = float64(v) / ticksPerSec
+	}
+	return t, nil
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/load"
@@ -21,7 +23,7 @@ type LoadCollector struct {
 
 // NewLoadCollector returns a LoadCollector reading the host.
 func NewLoadCollector() *LoadCollector {
-	return &LoadCollector{Avg: load.AvgWithContext, Counts: cpu.CountsWithContext}
+	return &LoadCollector{Avg: load.AvgWithContext, Counts: cachedCounts(cpu.CountsWithContext, time.Now, countsTTL)}
 }
 
 // Name implements Collector.
@@ -43,4 +45,38 @@ func (c *LoadCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 		"load15":         a.Load15,
 		"load1_per_core": a.Load1 / float64(n),
 	})}, nil
+}
+
+// countsTTL is how long NewLoadCollector reuses the core count: counting
+// parses /proc/cpuinfo (the largest part of a load collection), and cores
+// come and go rarely.
+const countsTTL = time.Minute
+
+// cachedCounts wraps a core counter so a successful count is reused for
+// ttl (measured with now); errors are never cached.
+func cachedCounts(count func(ctx context.Context, logical bool) (int, error), now func() time.Time,
+	ttl time.Duration) func(ctx context.Context, logical bool) (int, error) {
+	type entry struct {
+		n  int
+		at time.Time
+	}
+	var (
+		mu    sync.Mutex
+		cache = map[bool]entry{}
+	)
+	return func(ctx context.Context, logical bool) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		t := now()
+		if e, ok := cache[logical]; ok && t.Sub(e.at) >= 0 && t.Sub(e.at) < ttl {
+			return e.n, nil
+		}
+		n, err := count(ctx, logical)
+		if err != nil {
+			delete(cache, logical)
+			return n, err
+		}
+		cache[logical] = entry{n, t}
+		return n, nil
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/shirou/gopsutil/v4/mem"
+	"golang.org/x/sys/unix"
 
 	"github.com/lookout-mon/lookout/model"
 )
@@ -44,13 +45,14 @@ func (c *MemoryCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 // SwapCollector reports swap (unit "swap", bytes): total, used, free,
 // used_percentage (0 on a host without swap).
 type SwapCollector struct {
-	// Swap reads swap use (mem.SwapMemoryWithContext).
+	// Swap reads swap use (sysinfoSwap; mem.SwapMemoryWithContext's
+	// total, used, free and used percentage).
 	Swap func(ctx context.Context) (*mem.SwapMemoryStat, error)
 }
 
 // NewSwapCollector returns a SwapCollector reading the host.
 func NewSwapCollector() *SwapCollector {
-	return &SwapCollector{Swap: mem.SwapMemoryWithContext}
+	return &SwapCollector{Swap: sysinfoSwap}
 }
 
 // Name implements Collector.
@@ -68,4 +70,25 @@ func (c *SwapCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 		"free":            float64(s.Free),
 		"used_percentage": percent(float64(s.Used), float64(s.Total)),
 	})}, nil
+}
+
+// sysinfoSwap returns swap total, free, used and used percentage from the
+// sysinfo(2) system call, exactly as gopsutil's mem.SwapMemory computes
+// them, without its read and split of /proc/vmstat (for page-in/out
+// counters the collector does not report), which was most of a swap
+// collection's cost.
+func sysinfoSwap(context.Context) (*mem.SwapMemoryStat, error) {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return nil, fmt.Errorf("sysinfo: %w", err)
+	}
+	s := &mem.SwapMemoryStat{
+		Total: uint64(si.Totalswap) * uint64(si.Unit),
+		Free:  uint64(si.Freeswap) * uint64(si.Unit),
+	}
+	s.Used = s.Total - s.Free
+	if s.Total != 0 {
+		s.UsedPercent = float64(s.Used) / float64(s.Total) * 100
+	}
+	return s, nil
 }

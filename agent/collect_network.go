@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/net"
@@ -29,7 +32,7 @@ type NetworkCollector struct {
 
 // NewNetworkCollector returns a NetworkCollector reading the host.
 func NewNetworkCollector(exclude []string) *NetworkCollector {
-	return &NetworkCollector{Exclude: exclude, IOCounters: net.IOCountersWithContext, Now: time.Now}
+	return &NetworkCollector{Exclude: exclude, IOCounters: (&procNetDev{path: "/proc/net/dev"}).IOCounters, Now: time.Now}
 }
 
 // Name implements Collector.
@@ -92,6 +95,88 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 		if valid {
 			out = append(out, sample(model.ResNetwork, s.Name, vals))
 		}
+	}
+	return out, nil
+}
+
+// procNetDev reads per-interface counters from /proc/net/dev (path) with
+// one read into a reused buffer, instead of gopsutil's line-by-line string
+// splitting. It is used from one goroutine (Collector contract).
+type procNetDev struct {
+	path string
+	buf  []byte
+}
+
+// IOCounters has net.IOCountersWithContext's signature; only per-interface
+// counters (pernic) are supported, which is all the collector asks for.
+func (p *procNetDev) IOCounters(_ context.Context, pernic bool) ([]net.IOCountersStat, error) {
+	if !pernic {
+		return nil, errors.New("procNetDev: only per-interface counters are supported")
+	}
+	b, err := readFileReuse(p.path, &p.buf)
+	if err != nil {
+		return nil, err
+	}
+	list, err := parseNetDev(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.path, err)
+	}
+	return list, nil
+}
+
+// parseNetDev parses /proc/net/dev as gopsutil does: two header lines,
+// then "name: 16 counters" per interface (split at the last ':'); lines
+// without a name or with fewer than 13 counters are skipped.
+func parseNetDev(b []byte) ([]net.IOCountersStat, error) {
+	var lines [][]byte
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) < 2 {
+		return nil, fmt.Errorf("expected at least 2 header lines, got %d", len(lines))
+	}
+	out := make([]net.IOCountersStat, 0, len(lines)-2)
+	var fields [13][]byte
+	for _, line := range lines[2:] {
+		sep := bytes.LastIndexByte(line, ':')
+		if sep < 0 {
+			continue
+		}
+		name := bytes.TrimSpace(line[:sep])
+		if len(name) == 0 {
+			continue
+		}
+		n := 0
+		for _, f := range bytes.Fields(line[sep+1:]) {
+			if n == len(fields) {
+				break
+			}
+			fields[n] = f
+			n++
+		}
+		if n < len(fields) {
+			continue
+		}
+		var v [13]uint64
+		for i, f := range fields {
+			if i >= 5 && i <= 7 {
+				continue // compressed, frame, multicast: unused
+			}
+			x, err := strconv.ParseUint(string(f), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("interface %.64q counter %d: %w", name, i+1, err)
+			}
+			v[i] = x
+		}
+		out = append(out, net.IOCountersStat{Name: string(name),
+			BytesRecv: v[0], PacketsRecv: v[1], Errin: v[2], Dropin: v[3], Fifoin: v[4],
+			BytesSent: v[8], PacketsSent: v[9], Errout: v[10], Dropout: v[11], Fifoout: v[12]})
 	}
 	return out, nil
 }

@@ -503,3 +503,164 @@ func TestRealCollectors(t *testing.T) {
 		t.Errorf("the test binary itself must be found running: %v", p)
 	}
 }
+
+// TestDiskPartitionsCache checks that the mount listing is reused for
+// PartitionsTTL, listed afresh after it (a new mount appears, an unmounted
+// one goes), never cached when it failed, and listed every time with TTL 0.
+func TestDiskPartitionsCache(t *testing.T) {
+	root := disk.PartitionStat{Device: "/dev/sda1", Mountpoint: "/", Fstype: "ext4"}
+	data := disk.PartitionStat{Device: "/dev/sdb1", Mountpoint: "/data", Fstype: "ext4"}
+	tests := []struct {
+		name string
+		ttl  time.Duration
+		// steps: clock advance before each Collect, the listing the host
+		// has then (nil = listing fails), and the mounts wanted in samples.
+		steps []struct {
+			advance time.Duration
+			host    []disk.PartitionStat
+			want    []string
+		}
+		wantListings int
+	}{
+		{"cached within ttl, refreshed after", time.Minute, []struct {
+			advance time.Duration
+			host    []disk.PartitionStat
+			want    []string
+		}{
+			{0, []disk.PartitionStat{root}, []string{"/"}},
+			{30 * time.Second, []disk.PartitionStat{root, data}, []string{"/"}},
+			{31 * time.Second, []disk.PartitionStat{root, data}, []string{"/", "/data"}},
+			{time.Second, []disk.PartitionStat{data}, []string{"/", "/data"}},
+			{time.Minute, []disk.PartitionStat{data}, []string{"/data"}},
+		}, 3},
+		{"failed listing not cached", time.Minute, []struct {
+			advance time.Duration
+			host    []disk.PartitionStat
+			want    []string
+		}{
+			{0, nil, nil},
+			{time.Second, []disk.PartitionStat{root}, []string{"/"}},
+			{time.Second, nil, []string{"/"}},
+		}, 2},
+		{"ttl 0 lists every time", 0, []struct {
+			advance time.Duration
+			host    []disk.PartitionStat
+			want    []string
+		}{
+			{0, []disk.PartitionStat{root}, []string{"/"}},
+			{time.Second, []disk.PartitionStat{root, data}, []string{"/", "/data"}},
+			{time.Second, []disk.PartitionStat{data}, []string{"/data"}},
+		}, 3},
+		{"clock going back lists again", time.Minute, []struct {
+			advance time.Duration
+			host    []disk.PartitionStat
+			want    []string
+		}{
+			{0, []disk.PartitionStat{root}, []string{"/"}},
+			{-time.Second, []disk.PartitionStat{data}, []string{"/data"}},
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			var host []disk.PartitionStat
+			listings := 0
+			c := NewDiskCollector(nil)
+			c.PartitionsTTL = tt.ttl
+			c.Now = clk.Now
+			c.Partitions = func(context.Context, bool) ([]disk.PartitionStat, error) {
+				listings++
+				if host == nil {
+					return nil, errors.New("mountinfo unreadable")
+				}
+				return host, nil
+			}
+			c.Usage = func(context.Context, string) (*disk.UsageStat, error) {
+				return &disk.UsageStat{Total: 100, Used: 1}, nil
+			}
+			c.IOCounters = func(context.Context, ...string) (map[string]disk.IOCountersStat, error) { return nil, nil }
+			for i, st := range tt.steps {
+				clk.Add(st.advance)
+				host = st.host
+				got, err := c.Collect(context.Background())
+				if (err != nil) != (st.want == nil) {
+					t.Fatalf("step %d: err = %v, want error %v", i, err, st.want == nil)
+				}
+				var mounts []string
+				for _, s := range got {
+					if s.Resource == model.ResDisk {
+						mounts = append(mounts, strings.TrimSuffix(s.Unit[strings.Index(s.Unit, "(")+1:], ")"))
+					}
+				}
+				if strings.Join(mounts, ",") != strings.Join(st.want, ",") {
+					t.Errorf("step %d: disk samples for %v, want %v", i, mounts, st.want)
+				}
+			}
+			if listings != tt.wantListings {
+				t.Errorf("mounts listed %d times, want %d", listings, tt.wantListings)
+			}
+		})
+	}
+}
+
+// TestCachedCounts checks the core-count cache: reused within the TTL and
+// per logical flag, counted again after it or when the clock goes back,
+// errors never cached.
+func TestCachedCounts(t *testing.T) {
+	type step struct {
+		advance time.Duration
+		logical bool
+		host    int  // what the counter returns now
+		fail    bool // the counter fails now
+		want    int  // returned count
+		calls   int  // counter calls so far
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"reused within ttl", []step{
+			{0, true, 2, false, 2, 1},
+			{30 * time.Second, true, 4, false, 2, 1},
+			{31 * time.Second, true, 4, false, 4, 2},
+		}},
+		{"per logical flag", []step{
+			{0, true, 8, false, 8, 1},
+			{0, false, 4, false, 4, 2},
+			{time.Second, true, 1, false, 8, 2},
+		}},
+		{"errors not cached", []step{
+			{0, true, 0, true, 0, 1},
+			{time.Second, true, 2, false, 2, 2},
+			{time.Second, true, 3, false, 2, 2},
+		}},
+		{"clock back counts again", []step{
+			{0, true, 2, false, 2, 1},
+			{-time.Second, true, 3, false, 3, 2},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			calls, host, fail := 0, 0, false
+			count := cachedCounts(func(context.Context, bool) (int, error) {
+				calls++
+				if fail {
+					return 0, errors.New("cpuinfo unreadable")
+				}
+				return host, nil
+			}, clk.Now, time.Minute)
+			for i, st := range tt.steps {
+				clk.Add(st.advance)
+				host, fail = st.host, st.fail
+				n, err := count(context.Background(), st.logical)
+				if (err != nil) != st.fail {
+					t.Fatalf("step %d: err = %v, want error %v", i, err, st.fail)
+				}
+				if n != st.want || calls != st.calls {
+					t.Errorf("step %d: count = %d after %d counter calls, want %d after %d", i, n, calls, st.want, st.calls)
+				}
+			}
+		})
+	}
+}

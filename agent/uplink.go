@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,27 @@ type UplinkStats struct {
 	SignErrors uint64 `json:"sign_errors,omitempty"`
 	// LastReject is the master's last rejection reason, if any.
 	LastReject string `json:"last_reject,omitempty"`
+	// Session is true while reports are authenticated by a session key
+	// (false: signed one by one, before the handshake or after a reset).
+	Session bool `json:"session"`
+	// Handshakes counts sessions established; SessionResets sessions the
+	// master no longer knew (it restarted).
+	Handshakes    uint64 `json:"handshakes"`
+	SessionResets uint64 `json:"session_resets,omitempty"`
 }
+
+// Session handshake timing.
+const (
+	// helloMinGap rate-limits hellos after a session reset.
+	helloMinGap = time.Second
+	// helloRetry is how long to wait for a Welcome before sending a new
+	// hello; it doubles up to helloRetryMax while the master does not answer.
+	helloRetry    = 3 * time.Second
+	helloRetryMax = 30 * time.Second
+	// helloOffFor is how long an uplink signs without trying sessions after
+	// a master that does not know hellos refused one (an older master).
+	helloOffFor = 10 * time.Minute
+)
 
 // uplinkCore is the uplink's logic without the actor: outbox, signing, ack
 // and resend bookkeeping. Every method returns the messages to send, so
@@ -70,6 +91,16 @@ type uplinkCore struct {
 	backoff    time.Duration
 	srtt       time.Duration // smoothed ack round trip
 	lastOldest uint64        // first seq of the previous resend round
+
+	// Session: until a Welcome answers the pending hello, reports are
+	// signed; afterwards they carry a MAC under the session key. A master
+	// that no longer knows the session says so (wire.BadSession): the
+	// session is dropped, reports are signed again and a new hello goes out.
+	sess      *wire.Session
+	pend      *wire.PendingHello
+	helloAt   time.Time     // when the last hello was sent
+	helloWait time.Duration // how long to wait for the pending hello's Welcome
+	helloOff  time.Time     // no hellos before this (an older master refused one)
 }
 
 // Resend congestion control bounds.
@@ -89,7 +120,7 @@ func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resen
 	return &uplinkCore{
 		master: master, agent: agent, key: key,
 		out: newOutbox(size), resendAfter: resendAfter, batch: resendBatch, backoff: resendAfter,
-		log: log, stats: UplinkStats{Master: master},
+		log: log, stats: UplinkStats{Master: master}, helloWait: helloRetry,
 	}
 }
 
@@ -119,7 +150,13 @@ func (u *uplinkCore) sign(r *model.Report) *anypb.Any {
 		c.Oldest = c.Seq
 	}
 	c.Dropped = u.out.dropped
-	msg, err := wire.SignReport(u.key, &c)
+	var msg *anypb.Any
+	var err error
+	if u.sess != nil {
+		msg, err = u.sess.Seal(&c)
+	} else {
+		msg, err = wire.SignReport(u.key, &c)
+	}
 	if err != nil {
 		u.stats.SignErrors++
 		u.log.Error("cannot sign report, dropping it", "seq", r.Seq, "samples", len(r.Samples), "err", err)
@@ -143,6 +180,14 @@ func (u *uplinkCore) remove(seq uint64) {
 func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 	if a.Agent != "" && a.Agent != u.agent {
 		u.log.Warn("ack for another agent ignored", "ack_agent", a.Agent)
+		return
+	}
+	if a.Reject != "" && strings.Contains(a.Reject, wire.TypeHello) {
+		// An older master that knows no sessions refused the hello: keep
+		// signing, and ask again much later (it may be upgraded).
+		u.pend = nil
+		u.helloOff = now.Add(helloOffFor)
+		u.log.Info("master does not support sessions; signing every report", "retry_in", helloOffFor)
 		return
 	}
 	if a.Reject != "" {
@@ -176,6 +221,90 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 	}
 	u.stats.Queued = u.out.Len()
 	u.log.Debug("ack received", "acked_seq", a.Seq, "queued", u.stats.Queued)
+}
+
+// hello returns a session hello to send now, or nil: none while a session
+// is up, at most one per helloMinGap, and a pending hello is only replaced
+// when its Welcome is overdue (helloWait, doubling while unanswered).
+func (u *uplinkCore) hello(now time.Time) *anypb.Any {
+	if u.sess != nil || now.Before(u.helloOff) {
+		return nil
+	}
+	if !u.helloAt.IsZero() {
+		since := now.Sub(u.helloAt)
+		if since < helloMinGap || (u.pend != nil && since < u.helloWait) {
+			return nil
+		}
+	}
+	if u.pend != nil {
+		u.helloWait = min(2*u.helloWait, helloRetryMax)
+	}
+	msg, pend, err := wire.NewHello(u.key, u.agent, now)
+	if err != nil {
+		u.log.Error("cannot make a session hello; signing every report", "err", err)
+		u.helloAt = now
+		return nil
+	}
+	u.pend, u.helloAt = pend, now
+	return msg
+}
+
+// welcome applies the master's answer to the pending hello. A Welcome that
+// does not match it (an answer to an older hello) is ignored.
+func (u *uplinkCore) welcome(w *wire.Welcome) {
+	if u.pend == nil {
+		return
+	}
+	s, err := u.pend.Finish(w)
+	if err != nil {
+		u.log.Debug("welcome ignored", "err", err)
+		return
+	}
+	u.sess, u.pend, u.helloWait = s, nil, helloRetry
+	u.stats.Session = true
+	u.stats.Handshakes++
+	u.log.Debug("session established", "session", s.ID)
+}
+
+// badSession applies the master's word that a session is unusable.
+func (u *uplinkCore) badSession(b *wire.BadSession) {
+	if b.Agent != u.agent || u.sess == nil || b.Session != u.sess.ID {
+		return // about an older session, or not ours
+	}
+	// The master lost the session (it restarted): sign from now on, resend
+	// what it refused, and handshake again (see hello).
+	u.log.Info("master no longer knows this agent's session; signing reports until a new one is set up",
+		"session", b.Session, "reason", b.Reason)
+	u.sess = nil
+	u.stats.Session = false
+	u.stats.SessionResets++
+	u.out.MarkAllUnsent()
+}
+
+// handle applies a message from the master (an Ack, a Welcome or a
+// BadSession) and returns what to send in response (a new hello after a
+// session reset), or nil.
+func (u *uplinkCore) handle(m *anypb.Any, now time.Time) (*anypb.Any, error) {
+	switch m.GetTypeUrl() {
+	case wire.TypeWelcome:
+		w, err := wire.OpenWelcome(m)
+		if err != nil {
+			return nil, fmt.Errorf("decode welcome: %w", err)
+		}
+		u.welcome(w)
+		return nil, nil
+	case wire.TypeBadSession:
+		b, err := wire.OpenBadSession(m)
+		if err != nil {
+			return nil, fmt.Errorf("decode bad-session: %w", err)
+		}
+		u.badSession(b)
+		return u.hello(now), nil
+	}
+	if err := u.handleAck(m, now); err != nil {
+		return nil, err
+	}
+	return u.hello(now), nil
 }
 
 // handleAck decodes a message from the master (an Ack) and applies it.
@@ -242,6 +371,9 @@ func (u *uplinkActor) Receive(c *actor.Context) {
 	case actor.Started:
 		u.rep = c.SendRepeat(c.PID(), uplinkTick{}, u.tick)
 		u.hasRep = true
+		if h := u.core.hello(now); h != nil {
+			c.Send(u.target, h)
+		}
 	case actor.Stopped:
 		if u.hasRep {
 			u.rep.Stop()
@@ -251,12 +383,19 @@ func (u *uplinkActor) Receive(c *actor.Context) {
 			c.Send(u.target, msg)
 		}
 	case uplinkTick:
+		if h := u.core.hello(now); h != nil {
+			c.Send(u.target, h)
+		}
 		for _, msg := range u.core.resend(now) {
 			c.Send(u.target, msg)
 		}
 	case *anypb.Any:
-		if err := u.core.handleAck(m, now); err != nil {
+		h, err := u.core.handle(m, now)
+		if err != nil {
 			u.core.log.Warn("bad message from master", "err", err)
+		}
+		if h != nil {
+			c.Send(u.target, h)
 		}
 	case actor.Initialized, actor.InternalError:
 	default:

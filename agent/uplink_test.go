@@ -233,3 +233,300 @@ func TestUplinkResendTimeoutFollowsRoundTrip(t *testing.T) {
 		t.Fatal("nothing resent after 3x the round trip")
 	}
 }
+
+// sessMaster is the master side of the protocol in a few lines: signed and
+// session reports, hellos, seq dedup with the ingest's gap rule, and
+// applied-once bookkeeping. restart forgets its sessions (not the seqs,
+// which the real master keeps in its store).
+type sessMaster struct {
+	tb       testing.TB
+	pub      ed25519.PublicKey
+	sessions map[uint64]*wire.Session
+	lastHelo int64
+	nextID   uint64
+	last     uint64
+	applied  []uint64
+	signed   int
+	sealed   int
+	unknown  int
+	// slowWelcome holds welcomes back until deliverWelcomes, as a master
+	// busy with reports would answer a hello some time later.
+	slowWelcome bool
+	welcomes    []*anypb.Any
+}
+
+// deliverWelcomes hands held-back welcomes to the uplink.
+func (f *sessMaster) deliverWelcomes(u *uplinkCore, now time.Time) {
+	for _, w := range f.welcomes {
+		if _, err := u.handle(w, now); err != nil {
+			f.tb.Fatal(err)
+		}
+	}
+	f.welcomes = nil
+}
+
+func newSessMaster(tb testing.TB, pub ed25519.PublicKey) *sessMaster {
+	return &sessMaster{tb: tb, pub: pub, sessions: map[uint64]*wire.Session{}, nextID: 100}
+}
+
+func (f *sessMaster) restart() { f.sessions = map[uint64]*wire.Session{}; f.lastHelo = 0 }
+
+// receiveT is receive reporting failures to tb (for fuzz setup).
+func (f *sessMaster) receiveT(tb testing.TB, m *anypb.Any, now time.Time) []*anypb.Any {
+	f.tb = tb
+	return f.receive(m, now)
+}
+
+// receive handles one message and returns the replies.
+func (f *sessMaster) receive(m *anypb.Any, now time.Time) []*anypb.Any {
+	f.tb.Helper()
+	keys := func(a string) (ed25519.PublicKey, bool) { return f.pub, a == "ag" }
+	var r *model.Report
+	switch m.TypeUrl {
+	case wire.TypeHello:
+		h, err := wire.OpenHello(m, keys, now)
+		if err != nil || h.Time <= f.lastHelo {
+			return nil
+		}
+		f.lastHelo = h.Time
+		f.nextID++
+		s, w, err := wire.AcceptHello(h, "m1", f.nextID)
+		if err != nil {
+			f.tb.Fatal(err)
+		}
+		f.sessions[s.ID] = s
+		if f.slowWelcome {
+			f.welcomes = append(f.welcomes, w)
+			return nil
+		}
+		return []*anypb.Any{w}
+	case wire.TypeMACReport:
+		mr, err := wire.DecodeMACReport(m)
+		if err != nil {
+			f.tb.Fatal(err)
+		}
+		s := f.sessions[mr.Session]
+		if s == nil {
+			f.unknown++
+			b, err := wire.Encode(wire.TypeBadSession, &wire.BadSession{Agent: "ag", Master: "m1", Session: mr.Session, Reason: "unknown session"})
+			if err != nil {
+				f.tb.Fatal(err)
+			}
+			return []*anypb.Any{b}
+		}
+		if r, err = s.Open(mr); err != nil {
+			f.tb.Fatalf("session report refused: %v", err)
+		}
+		f.sealed++
+	default:
+		var err error
+		if r, err = wire.OpenReport(m, keys); err != nil {
+			f.tb.Fatalf("signed report refused: %v", err)
+		}
+		f.signed++
+	}
+	switch {
+	case r.Seq <= f.last:
+	case r.Seq == f.last+1 || r.Oldest == r.Seq:
+		f.last = r.Seq
+		f.applied = append(f.applied, r.Seq)
+	default:
+	}
+	return []*anypb.Any{ackAny(f.tb, model.Ack{Agent: "ag", Seq: f.last})}
+}
+
+// exchange delivers msgs to the master and its replies back to the uplink,
+// as the uplink actor does, until nothing is left to send.
+func exchange(t *testing.T, u *uplinkCore, f *sessMaster, now time.Time, msgs ...*anypb.Any) {
+	t.Helper()
+	for len(msgs) > 0 {
+		m := msgs[0]
+		msgs = msgs[1:]
+		if m == nil {
+			continue
+		}
+		for _, reply := range f.receive(m, now) {
+			out, err := u.handle(reply, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, out)
+		}
+	}
+}
+
+func TestUplinkSessionHandshake(t *testing.T) {
+	pub, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 100, time.Second, testLog)
+	f := newSessMaster(t, pub)
+	t0 := time.Unix(1000, 0)
+	h := u.hello(t0)
+	if h == nil || h.TypeUrl != wire.TypeHello {
+		t.Fatalf("first hello %v", h)
+	}
+	if again := u.hello(t0.Add(2 * time.Second)); again != nil {
+		t.Fatal("hello resent before its welcome was overdue")
+	}
+	// Before the welcome arrives, reports are signed: no stall.
+	m1 := u.push(rep(1), t0)
+	if m1.TypeUrl != wire.TypeSignedReport {
+		t.Fatalf("report before the welcome: %s", m1.TypeUrl)
+	}
+	exchange(t, u, f, t0, m1, h)
+	if !u.stats.Session || u.stats.Handshakes != 1 {
+		t.Fatalf("no session after the welcome: %+v", u.stats)
+	}
+	m := u.push(rep(2), t0)
+	if m.TypeUrl != wire.TypeMACReport {
+		t.Fatalf("report after the welcome: %s", m.TypeUrl)
+	}
+	exchange(t, u, f, t0, m)
+	if f.signed != 1 || f.sealed != 1 || f.last != 2 || u.out.Len() != 0 {
+		t.Fatalf("master signed %d sealed %d last %d; agent queued %d", f.signed, f.sealed, f.last, u.out.Len())
+	}
+	if h := u.hello(t0.Add(time.Minute)); h != nil {
+		t.Fatal("hello sent while a session is up")
+	}
+}
+
+func TestUplinkHelloRetryAndStaleWelcome(t *testing.T) {
+	pub, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 100, time.Second, testLog)
+	f := newSessMaster(t, pub)
+	t0 := time.Unix(1000, 0)
+	h1 := u.hello(t0)
+	// Unanswered hellos are repeated after 3s, 6s, 12s, ... up to 30s.
+	var gaps []time.Duration
+	last := t0
+	var h2 *anypb.Any
+	for now := t0; now.Before(t0.Add(2 * time.Minute)); now = now.Add(100 * time.Millisecond) {
+		if h := u.hello(now); h != nil {
+			gaps = append(gaps, now.Sub(last))
+			last = now
+			h2 = h
+		}
+	}
+	want := []time.Duration{3 * time.Second, 6 * time.Second, 12 * time.Second, 24 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		if i >= len(gaps) || gaps[i] != w {
+			t.Fatalf("hello gaps %v, want %v first", gaps, want)
+		}
+	}
+	// The master answers the first hello late: that welcome does not match
+	// the pending hello and is ignored; the answer to the latest one opens
+	// the session.
+	now := last.Add(time.Second)
+	exchange(t, u, f, now, h1)
+	if u.sess != nil {
+		t.Fatal("session opened from the welcome of an older hello")
+	}
+	exchange(t, u, f, now, h2)
+	if u.sess == nil || u.stats.Handshakes != 1 {
+		t.Fatalf("no session from the matching welcome: %+v", u.stats)
+	}
+}
+
+func TestUplinkOldMasterRefusesHello(t *testing.T) {
+	_, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 100, time.Second, testLog)
+	t0 := time.Unix(1000, 0)
+	if u.hello(t0) == nil {
+		t.Fatal("no hello")
+	}
+	// What a master without sessions answers (wire.OpenReport's error).
+	_, err := wire.OpenReport(&anypb.Any{TypeUrl: wire.TypeHello}, nil)
+	if _, herr := u.handle(ackAny(t, model.Ack{Master: "m1", Reject: err.Error()}), t0); herr != nil {
+		t.Fatal(herr)
+	}
+	if u.stats.LastReject != "" {
+		t.Fatalf("hello refusal taken as a report rejection: %q", u.stats.LastReject)
+	}
+	for _, d := range []time.Duration{time.Second, time.Minute, helloOffFor - time.Second} {
+		if u.hello(t0.Add(d)) != nil {
+			t.Fatalf("hello again after %s to a master without sessions", d)
+		}
+	}
+	if u.hello(t0.Add(helloOffFor)) == nil {
+		t.Fatal("no hello after helloOffFor")
+	}
+}
+
+// TestUplinkMasterRestartLosesSession: the agent reports every 100ms; the
+// master restarts (forgets sessions) twice. Each time the agent is told
+// its session is unknown, signs meanwhile, handshakes again and resends:
+// every seq is applied exactly once, in order.
+func TestUplinkMasterRestartLosesSession(t *testing.T) {
+	pub, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 1000, 2*time.Second, testLog)
+	f := newSessMaster(t, pub)
+	t0 := time.Unix(1000, 0)
+	f.slowWelcome = true
+	exchange(t, u, f, t0, u.hello(t0))
+	const n = 200
+	for seq := uint64(1); seq <= n; seq++ {
+		now := t0.Add(time.Duration(seq) * 100 * time.Millisecond)
+		if seq%5 == 0 {
+			f.deliverWelcomes(u, now)
+		}
+		if seq == 50 || seq == 120 {
+			f.restart()
+		}
+		msgs := []*anypb.Any{u.push(rep(seq), now), u.hello(now)}
+		msgs = append(msgs, u.resend(now)...)
+		exchange(t, u, f, now, msgs...)
+	}
+	// Drain: ticks until everything is acked.
+	end := t0.Add(n * 100 * time.Millisecond)
+	for now := end; u.out.Len() > 0 && now.Before(end.Add(time.Minute)); now = now.Add(100 * time.Millisecond) {
+		f.deliverWelcomes(u, now)
+		exchange(t, u, f, now, append(u.resend(now), u.hello(now))...)
+	}
+	if u.out.Len() != 0 || len(f.applied) != n {
+		t.Fatalf("queued %d, applied %d of %d", u.out.Len(), len(f.applied), n)
+	}
+	for i, s := range f.applied {
+		if s != uint64(i+1) {
+			t.Fatalf("applied out of order or twice at %d: %v", i, f.applied)
+		}
+	}
+	if u.stats.SessionResets != 2 || u.stats.Handshakes != 3 || !u.stats.Session {
+		t.Fatalf("stats %+v", u.stats)
+	}
+	if f.unknown == 0 || f.signed < 3 || f.sealed < n-30 {
+		t.Fatalf("master saw %d unknown-session, %d signed, %d sealed reports", f.unknown, f.signed, f.sealed)
+	}
+	t.Logf("unknown %d, signed %d, sealed %d, resent %d", f.unknown, f.signed, f.sealed, u.stats.Resent)
+}
+
+// FuzzUplinkSessionMessages feeds arbitrary bytes as a Welcome or a
+// BadSession from a master: the uplink must never panic, and no forged
+// Welcome may open a session (only the master's real answer can).
+func FuzzUplinkSessionMessages(f *testing.F) {
+	pub, priv := testKey(f)
+	real := newSessMaster(nil, pub)
+	u0 := newUplinkCore("m1", "ag", priv, 4, time.Second, testLog)
+	t0 := time.Unix(1000, 0)
+	for _, w := range real.receiveT(f, u0.hello(t0), t0) {
+		f.Add(w.Value, true)
+	}
+	b, _ := wire.Marshal(&wire.BadSession{Agent: "ag", Session: 1})
+	f.Add(b, false)
+	f.Add([]byte{0xdf, 0xff, 0xff, 0xff, 0xff}, true)
+	f.Fuzz(func(t *testing.T, data []byte, welcome bool) {
+		u := newUplinkCore("m1", "ag", priv, 4, time.Second, testLog)
+		if u.hello(t0) == nil {
+			t.Fatal("no hello")
+		}
+		typ := wire.TypeBadSession
+		if welcome {
+			typ = wire.TypeWelcome
+		}
+		_, _ = u.handle(&anypb.Any{TypeUrl: typ, Value: data}, t0)
+		if u.sess != nil {
+			t.Fatalf("a welcome for another hello opened session %d", u.sess.ID)
+		}
+		if m := u.push(rep(1), t0); m == nil || m.TypeUrl != wire.TypeSignedReport {
+			t.Fatalf("report after a bogus message: %v", m)
+		}
+	})
+}

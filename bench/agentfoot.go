@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -18,8 +17,7 @@ import (
 	"github.com/anthdm/hollywood/remote"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/lookout-mon/lookout/agent"
-	"github.com/lookout-mon/lookout/configs"
+	"github.com/lookout-mon/lookout/bench/agentchild"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/pki"
 	"github.com/lookout-mon/lookout/wire"
@@ -27,11 +25,13 @@ import (
 
 // AgentChildCommand is the hidden `lookout bench` sub-mode that runs a
 // real agent for AgentFootprint.
-const AgentChildCommand = "agent-child"
+const AgentChildCommand = agentchild.Command
 
 // AgentOptions configures an agent footprint run.
 type AgentOptions struct {
-	Binary   string        // lookout binary, run as `lookout bench agent-child`
+	// Binary is the binary that runs the agent, as `Binary bench
+	// agent-child ...`: lookout or the slim lookout-agent.
+	Binary   string
 	Cycles   int           // collection cycles to measure (default 1000)
 	Interval time.Duration // every family's interval (default 10ms)
 	Log      *slog.Logger
@@ -49,16 +49,55 @@ type AgentResult struct {
 }
 
 // fakeIngest is a minimal master ingest: it verifies each signed report
-// with the agent's key, acks it, and counts reports, bytes and cycles (a
+// with the agent's key (or, once the agent's hello opened a session, each
+// report's session MAC), acks it, and counts reports, bytes and cycles (a
 // report carrying the load sample marks one cpu+load collection).
 type fakeIngest struct {
 	pub ed25519.PublicKey
 
-	mu      sync.Mutex
-	reports int
-	bytes   int
-	cycles  int
-	bad     int
+	mu       sync.Mutex
+	reports  int
+	bytes    int
+	cycles   int
+	bad      int
+	sessions map[uint64]*wire.Session // opened by the agent's hellos
+}
+
+// open authenticates one message from the agent: a signed report, a
+// session hello (answered with a Welcome, returned as reply) or a
+// session-authenticated report. f.mu must be held.
+func (f *fakeIngest) open(m *anypb.Any) (r *model.Report, reply *anypb.Any, err error) {
+	keys := func(string) (ed25519.PublicKey, bool) { return f.pub, true }
+	switch m.TypeUrl {
+	case wire.TypeHello:
+		h, err := wire.OpenHello(m, keys, time.Now())
+		if err != nil {
+			return nil, nil, err
+		}
+		s, w, err := wire.AcceptHello(h, "bench", uint64(len(f.sessions)+1))
+		if err != nil {
+			return nil, nil, err
+		}
+		if f.sessions == nil {
+			f.sessions = map[uint64]*wire.Session{}
+		}
+		f.sessions[s.ID] = s
+		return nil, w, nil
+	case wire.TypeMACReport:
+		mr, err := wire.DecodeMACReport(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := f.sessions[mr.Session]
+		if s == nil {
+			return nil, nil, fmt.Errorf("%w %d", wire.ErrUnknownSession, mr.Session)
+		}
+		r, err := s.Open(mr)
+		return r, nil, err
+	default:
+		r, err := wire.OpenReport(m, keys)
+		return r, nil, err
+	}
 }
 
 func (f *fakeIngest) receive(c *actor.Context) {
@@ -66,11 +105,18 @@ func (f *fakeIngest) receive(c *actor.Context) {
 	if !ok {
 		return
 	}
-	r, err := wire.OpenReport(m, func(string) (ed25519.PublicKey, bool) { return f.pub, true })
 	f.mu.Lock()
+	r, reply, err := f.open(m)
 	if err != nil {
 		f.bad++
 		f.mu.Unlock()
+		return
+	}
+	if reply != nil {
+		f.mu.Unlock()
+		if c.Sender() != nil {
+			c.Engine().Send(c.Sender(), reply)
+		}
 		return
 	}
 	f.reports++
@@ -132,8 +178,8 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 	fi := &fakeIngest{pub: pub}
 	e.SpawnFunc(fi.receive, "lookout/master/ingest", actor.WithID("main"))
 
-	cmd := exec.Command(o.Binary, "bench", AgentChildCommand, "--master", addr, "--key", keyPath,
-		"--dir", dir, "--interval", o.Interval.String())
+	child := agentchild.Options{Master: addr, KeyFile: keyPath, DataDir: dir, Interval: o.Interval}
+	cmd := exec.Command(o.Binary, append([]string{"bench"}, child.Args()...)...)
 	logf, err := os.Create(filepath.Join(dir, "agent.log"))
 	if err != nil {
 		return nil, fmt.Errorf("bench: agent log: %w", err)
@@ -215,43 +261,8 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 }
 
 // AgentChildOptions are the arguments of `lookout bench agent-child`.
-type AgentChildOptions struct {
-	Master   string
-	KeyFile  string
-	DataDir  string
-	Interval time.Duration
-	// AfterStart, if set, runs once the agent has started (the command
-	// line tunes the agent's GC there, as `lookout agent` does).
-	AfterStart func()
-}
+type AgentChildOptions = agentchild.Options
 
 // RunAgentChild runs a real agent with every collector family on Interval
-// (below the 1 s the config validation allows, to reach many cycles
-// quickly) until SIGTERM or SIGINT.
-func RunAgentChild(o AgentChildOptions) error {
-	key, err := pki.LoadAgentKey(o.KeyFile)
-	if err != nil {
-		return fmt.Errorf("bench agent-child: %w", err)
-	}
-	listen, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	iv := o.Interval
-	cfg := configs.AgentConfig{Enabled: true, Name: "benchagent", Listen: listen, InsecureLoopback: true,
-		Masters: []string{o.Master}, Intervals: configs.IntervalConfig{CPU: iv, Memory: iv, Disk: iv, Network: iv,
-			Uptime: iv, Ports: iv, Processes: iv, Heartbeat: iv}}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := agent.Start(agent.Options{Config: cfg, DataDir: o.DataDir, Key: key, Logger: log})
-	if err != nil {
-		return fmt.Errorf("bench agent-child: %w", err)
-	}
-	if o.AfterStart != nil {
-		o.AfterStart()
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	<-sig
-	a.Stop()
-	return nil
-}
+// until SIGTERM or SIGINT (see agentchild.Run).
+func RunAgentChild(o AgentChildOptions) error { return agentchild.Run(o) }

@@ -27,6 +27,7 @@ type Options struct {
 	Values    int           // values per report (default 40)
 	Crossings int           // threshold crossings to time (default 200)
 	Pprof     string        // optional pprof listen address for the master
+	Signed    bool          // agents sign every report (no sessions), as before sessions
 	Log       *slog.Logger
 }
 
@@ -106,6 +107,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer gen.Stop()
+	gen.SignedOnly = o.Signed
 	gen.onCross = func(host string, t time.Time) { sink.Expect(host, t) }
 
 	o.Log.Info("starting master", "binary", o.Binary, "listen", listen, "agents", o.Agents)

@@ -98,8 +98,15 @@ func startMaster(tb testing.TB, listen string, keys map[string]ed25519.PublicKey
 
 // TestGeneratorAgainstMaster drives an in-process master over real
 // hollywood remote connections: every report is acked, none resent, and a
-// crossing raises an alarm on the master.
+// crossing raises an alarm on the master; with sessions (each agent's
+// reports after its welcome carry a MAC) and signed only.
 func TestGeneratorAgainstMaster(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sessions", true: "signed"}[signed], func(t *testing.T) { testGeneratorAgainstMaster(t, signed) })
+	}
+}
+
+func testGeneratorAgainstMaster(t *testing.T, signedOnly bool) {
 	listen, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +116,7 @@ func TestGeneratorAgainstMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gen.Stop()
+	gen.SignedOnly = signedOnly
 	var crossed atomic.Int32
 	gen.onCross = func(string, time.Time) { crossed.Add(1) }
 	m := startMaster(t, listen, gen.Keys())
@@ -142,6 +150,14 @@ func TestGeneratorAgainstMaster(t *testing.T) {
 	if st.Accepted != gen.Sent() || st.Gaps != 0 || st.Duplicates != 0 {
 		t.Fatalf("master ingest stats %+v, generator sent %d", st, gen.Sent())
 	}
+	// 6 agents, 20ms interval for 1.5s: each sends its hello with its first
+	// report and seals from the report after its welcome.
+	if signedOnly && (st.HellosAccepted != 0 || gen.sealed.Load() != 0) {
+		t.Fatalf("signed-only generator opened sessions: %d hellos, %d sealed", st.HellosAccepted, gen.sealed.Load())
+	}
+	if !signedOnly && (st.HellosAccepted != 6 || gen.sealed.Load() < gen.Sent()/2 || st.UnknownSession != 0) {
+		t.Fatalf("sessions: %d hellos accepted, %d of %d reports sealed, stats %+v", st.HellosAccepted, gen.sealed.Load(), gen.Sent(), st)
+	}
 	tr, err := m.Transitions(context.Background(), 100)
 	if err != nil {
 		t.Fatal(err)
@@ -158,11 +174,20 @@ func TestGeneratorAgainstMaster(t *testing.T) {
 }
 
 // BenchmarkIngestPipeline measures the master's ingest pipeline in
-// process: b.N signed 40-value reports from 100 agents go to the ingest
-// actor through the engine (no network), and the clock stops when the last
-// one is acked, i.e. committed to the store and handed to the host and
-// alarm actors. Signing is done before the timer starts.
-func BenchmarkIngestPipeline(b *testing.B) {
+// process: b.N 40-value reports from 100 agents, authenticated by session
+// MACs (each agent opens a session with a signed hello before the timer
+// starts), go to the ingest actor through the engine (no network), and the
+// clock stops when the last one is acked, i.e. committed to the store and
+// handed to the host and alarm actors. Sealing is done before the timer
+// starts.
+func BenchmarkIngestPipeline(b *testing.B) { benchIngestPipeline(b, false) }
+
+// BenchmarkIngestPipelineSigned is BenchmarkIngestPipeline with every
+// report signed with ed25519 (the protocol before sessions, and the
+// fallback before a session is set up).
+func BenchmarkIngestPipelineSigned(b *testing.B) { benchIngestPipeline(b, true) }
+
+func benchIngestPipeline(b *testing.B, signed bool) {
 	const agents = 100
 	keys := map[string]ed25519.PublicKey{}
 	privs := make([]ed25519.PrivateKey, agents)
@@ -172,27 +197,20 @@ func BenchmarkIngestPipeline(b *testing.B) {
 		privs[i] = priv
 	}
 	m := startMaster(b, "", keys)
-	rng := rand.New(rand.NewPCG(3, 4))
-	msgs := make([]*anypb.Any, b.N)
-	bytes := 0
-	for i := range b.N {
-		a := i % agents
-		r := Report("p"+strconv.Itoa(a), uint64(i/agents+1), 40, rng.Float64()*Threshold/2, rng)
-		r.Oldest = r.Seq
-		msg, err := wire.SignReport(privs[a], r)
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs[i] = msg
-		bytes += len(msg.Value)
-	}
 	var acked atomic.Int64
 	done := make(chan struct{})
 	want := int64(b.N)
 	last := make([]uint64, agents) // owned by the ack actor
+	welcomes := make(chan *wire.Welcome, agents)
 	ackPID := m.Engine().SpawnFunc(func(c *actor.Context) {
 		a, ok := c.Message().(*anypb.Any)
 		if !ok {
+			return
+		}
+		if a.TypeUrl == wire.TypeWelcome {
+			if w, err := wire.OpenWelcome(a); err == nil {
+				welcomes <- w
+			}
 			return
 		}
 		var ack model.Ack
@@ -208,6 +226,51 @@ func BenchmarkIngestPipeline(b *testing.B) {
 		}
 	}, "benchacks")
 	ingest := actor.NewPID(m.Engine().Address(), wire.IngestID)
+	sessions := make([]*wire.Session, agents)
+	if !signed {
+		pend := map[string]*wire.PendingHello{}
+		for i := range agents {
+			h, p, err := wire.NewHello(privs[i], "p"+strconv.Itoa(i), time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			pend["p"+strconv.Itoa(i)] = p
+			m.Engine().SendWithSender(ingest, h, ackPID)
+		}
+		for range agents {
+			select {
+			case w := <-welcomes:
+				s, err := pend[w.Agent].Finish(w)
+				if err != nil {
+					b.Fatal(err)
+				}
+				i, _ := strconv.Atoi(w.Agent[1:])
+				sessions[i] = s
+			case <-time.After(30 * time.Second):
+				b.Fatal("no welcome within 30s")
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	msgs := make([]*anypb.Any, b.N)
+	bytes := 0
+	for i := range b.N {
+		a := i % agents
+		r := Report("p"+strconv.Itoa(a), uint64(i/agents+1), 40, rng.Float64()*Threshold/2, rng)
+		r.Oldest = r.Seq
+		var msg *anypb.Any
+		var err error
+		if signed {
+			msg, err = wire.SignReport(privs[a], r)
+		} else {
+			msg, err = sessions[a].Seal(r)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = msg
+		bytes += len(msg.Value)
+	}
 	cpu0, err := ReadProc(os.Getpid())
 	if err != nil {
 		b.Fatal(err)
@@ -236,4 +299,56 @@ func BenchmarkIngestPipeline(b *testing.B) {
 	b.ReportMetric(float64(b.N)/el.Seconds(), "reports/s")
 	b.ReportMetric((cpu1.CPUSeconds()-cpu0.CPUSeconds())*1e6/float64(b.N), "cpu-µs/report")
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/report")
+	if st, err := m.IngestStats(context.Background()); err == nil && st.Rejected+st.UnknownSession+st.Malformed > 0 {
+		b.Fatalf("ingest refused reports: %+v", st)
+	}
+}
+
+// TestSimAgentBadSession: a simulated agent told its session is unknown
+// drops it, and its unacked reports are re-encoded, signed, for resending,
+// with the same seq and Oldest = its lowest unacked.
+func TestSimAgentBadSession(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	keys := func(string) (ed25519.PublicKey, bool) { return pub, true }
+	g := &Generator{values: 40}
+	a := &simAgent{name: "s1", key: priv, pub: pub, gen: g, rng: rand.New(rand.NewPCG(1, 1))}
+	now := time.Now()
+	hello := a.helloLocked(now)
+	if hello == nil || a.helloLocked(now) != nil {
+		t.Fatal("want exactly one hello within simHelloRetry")
+	}
+	h, err := wire.OpenHello(hello, keys, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wm, err := wire.AcceptHello(h, "bench", 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := wire.OpenWelcome(wm)
+	a.welcome(w)
+	if a.sess == nil {
+		t.Fatal("no session after the welcome")
+	}
+	a.unacked = []simPending{{seq: 7, msg: &anypb.Any{}}, {seq: 8, msg: &anypb.Any{}}}
+	a.badSession(41) // another session: ignored
+	if a.sess == nil || a.unacked[0].msg == nil {
+		t.Fatal("a bad-session answer about another session dropped ours")
+	}
+	a.badSession(42)
+	if a.sess != nil || a.unacked[0].msg != nil || a.unacked[1].msg != nil || g.resets.Load() != 1 {
+		t.Fatalf("session kept or reports not marked for re-encoding: %+v", a.unacked)
+	}
+	for _, seq := range []uint64{7, 8} {
+		r, err := wire.OpenReport(a.resign(seq), keys)
+		if err != nil {
+			t.Fatalf("resigned report: %v", err)
+		}
+		if r.Seq != seq || r.Oldest != 7 || r.Agent != "s1" {
+			t.Fatalf("resigned report %d: seq %d oldest %d agent %q", seq, r.Seq, r.Oldest, r.Agent)
+		}
+	}
+	if a.helloLocked(now.Add(time.Millisecond)) == nil {
+		t.Fatal("no new hello right after the session was lost")
+	}
 }

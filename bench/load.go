@@ -36,9 +36,11 @@ const BenchRule = "*!bench.load:*.value > 1000 CRIT"
 // resourceNames spread a report's values over samples of 10 values each.
 var resourceNames = []string{"load", "cpu", "memory", "disk", "network", "swap", "inodes", "uptime"}
 
-// simAgent is one simulated agent: it signs reports with its own key,
-// numbers them like the real uplink (Seq, Oldest = lowest unacked) and
-// keeps unacked reports for resending.
+// simAgent is one simulated agent: like the real uplink, it opens a session
+// with a signed hello and authenticates reports with the session key once
+// the master's Welcome is in (signing them one by one until then, or always
+// with Generator.SignedOnly), numbers them (Seq, Oldest = lowest unacked)
+// and keeps unacked reports for resending.
 type simAgent struct {
 	name string
 	key  ed25519.PrivateKey
@@ -52,7 +54,14 @@ type simAgent struct {
 	dropped uint64
 	cross   bool // the next report crosses the threshold
 	rng     *rand.Rand
+	sess    *wire.Session
+	pend    *wire.PendingHello
+	helloAt time.Time
 }
+
+// simHelloRetry is how long a simulated agent waits for a Welcome before
+// sending a new hello (also the minimum gap between hellos).
+const simHelloRetry = 2 * time.Second
 
 type simPending struct {
 	seq  uint64
@@ -82,6 +91,15 @@ type Generator struct {
 	acked   atomic.Uint64
 	rejects atomic.Uint64
 	signErr atomic.Uint64
+	// sealed counts reports sent with a session MAC; resets counts
+	// sessions the master no longer knew.
+	sealed atomic.Uint64
+	resets atomic.Uint64
+
+	// SignedOnly makes the agents sign every report with ed25519 and never
+	// open a session (the protocol before sessions), for comparison. Set
+	// it before Run.
+	SignedOnly bool
 
 	// onCross is called just before a crossing report is sent.
 	onCross func(host string, t time.Time)
@@ -243,19 +261,75 @@ func (a *simAgent) send(now time.Time) {
 		a.dropped++
 	}
 	r.Dropped = a.dropped
-	msg, err := wire.SignReport(a.key, r)
+	hello := a.helloLocked(now)
+	var msg *anypb.Any
+	var err error
+	if a.sess != nil {
+		msg, err = a.sess.Seal(r)
+	} else {
+		msg, err = wire.SignReport(a.key, r)
+	}
 	if err != nil {
 		a.mu.Unlock()
 		a.gen.signErr.Add(1)
 		return
 	}
+	if a.sess != nil {
+		a.gen.sealed.Add(1)
+	}
 	a.unacked = append(a.unacked, simPending{seq: r.Seq, msg: msg, sent: now})
 	a.mu.Unlock()
+	if hello != nil {
+		a.eng.e.SendWithSender(a.gen.target, hello, a.eng.ackPID)
+	}
 	if crossing && a.gen.onCross != nil {
 		a.gen.onCross(a.name, time.Now())
 	}
 	a.gen.sent.Add(1)
 	a.eng.e.SendWithSender(a.gen.target, msg, a.eng.ackPID)
+}
+
+// helloLocked returns a session hello to send, or nil (session up, signed
+// only, or a hello sent less than simHelloRetry ago). a.mu must be held.
+func (a *simAgent) helloLocked(now time.Time) *anypb.Any {
+	if a.gen.SignedOnly || a.sess != nil || now.Sub(a.helloAt) < simHelloRetry {
+		return nil
+	}
+	msg, pend, err := wire.NewHello(a.key, a.name, now)
+	if err != nil {
+		a.gen.signErr.Add(1)
+		return nil
+	}
+	a.pend, a.helloAt = pend, now
+	return msg
+}
+
+// welcome opens the session answered by w, if it answers the pending hello.
+func (a *simAgent) welcome(w *wire.Welcome) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pend == nil {
+		return
+	}
+	if s, err := a.pend.Finish(w); err == nil {
+		a.sess, a.pend = s, nil
+	}
+}
+
+// badSession drops session id (the master no longer knows it): reports
+// are signed until a new hello is answered, and the refused ones are
+// resent as the resend timer comes due.
+func (a *simAgent) badSession(id uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sess != nil && a.sess.ID == id {
+		a.sess = nil
+		a.helloAt = time.Time{}
+		a.gen.resets.Add(1)
+		for i := range a.unacked {
+			a.unacked[i].msg = nil // re-encode (signed) when resent
+		}
+	}
 }
 
 // resend re-sends, in seq order, unacked reports older than simResendAfter.
@@ -268,6 +342,12 @@ func (a *simAgent) resend(now time.Time) {
 			continue
 		}
 		p.sent = now
+		if p.msg == nil {
+			p.msg = a.resign(p.seq)
+			if p.msg == nil {
+				continue
+			}
+		}
 		due = append(due, p.msg)
 	}
 	a.mu.Unlock()
@@ -288,9 +368,51 @@ func (a *simAgent) ack(seq uint64) {
 	a.gen.acked.Add(uint64(n))
 }
 
+// resign re-encodes report seq after its session was lost: signed, or
+// under a new session. The report's values are regenerated (the load
+// generator does not keep reports), which only matters for the alert
+// latency of a lost crossing. a.mu must be held.
+func (a *simAgent) resign(seq uint64) *anypb.Any {
+	r := Report(a.name, seq, a.gen.values, a.rng.Float64()*Threshold/2, a.rng)
+	r.Oldest = a.unacked[0].seq
+	r.Dropped = a.dropped
+	var msg *anypb.Any
+	var err error
+	if a.sess != nil {
+		msg, err = a.sess.Seal(r)
+	} else {
+		msg, err = wire.SignReport(a.key, r)
+	}
+	if err != nil {
+		a.gen.signErr.Add(1)
+		return nil
+	}
+	return msg
+}
+
 func (en *engine) receive(c *actor.Context) {
 	m, ok := c.Message().(*anypb.Any)
 	if !ok {
+		return
+	}
+	if m.GetTypeUrl() == wire.TypeWelcome {
+		w, err := wire.OpenWelcome(m)
+		if err != nil {
+			return
+		}
+		if a := en.agents[w.Agent]; a != nil {
+			a.welcome(w)
+		}
+		return
+	}
+	if m.GetTypeUrl() == wire.TypeBadSession {
+		b, err := wire.OpenBadSession(m)
+		if err != nil {
+			return
+		}
+		if a := en.agents[b.Agent]; a != nil {
+			a.badSession(b.Session)
+		}
 		return
 	}
 	var ack model.Ack

@@ -69,6 +69,22 @@ func Unmarshal(b []byte, max int, v any) error {
 	return nil
 }
 
+// unmarshalReport is Unmarshal for a report body: the same size check and
+// pre-scan, then model's hand-written decoder straight from the bytes (it
+// decodes exactly as msgpack.Unmarshal would, without the Decoder's setup).
+func unmarshalReport(b []byte, r *model.Report) error {
+	if len(b) > MaxReport {
+		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(b), MaxReport)
+	}
+	if err := Scan(b); err != nil {
+		return err
+	}
+	if _, err := r.UnmarshalMsgpackBytes(b); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
 // Encode wraps v, msgpack-encoded, in an Any with the given type URL.
 func Encode(typeURL string, v any) (*anypb.Any, error) {
 	b, err := msgpack.Marshal(v)
@@ -94,10 +110,7 @@ func Decode(a *anypb.Any, typeURL string, v any) error {
 
 // SignReport encodes r and signs it with key. r.Agent must be set.
 func SignReport(key ed25519.PrivateKey, r *model.Report) (*anypb.Any, error) {
-	body, err := msgpack.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("wire: encode report: %w", err)
-	}
+	body := r.AppendMsgpack(nil)
 	if len(body) > MaxReport {
 		return nil, fmt.Errorf("%w: report is %d bytes > %d", ErrTooLarge, len(body), MaxReport)
 	}
@@ -130,7 +143,7 @@ func OpenReport(a *anypb.Any, keys KeyLookup) (*model.Report, error) {
 		return nil, fmt.Errorf("%w from %q", ErrBadSignature, s.Agent)
 	}
 	var r model.Report
-	if err := Unmarshal(s.Body, MaxReport, &r); err != nil {
+	if err := unmarshalReport(s.Body, &r); err != nil {
 		return nil, fmt.Errorf("report from %q: %w", s.Agent, err)
 	}
 	if r.Agent != s.Agent {

@@ -8,17 +8,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/lookout-mon/lookout/bench"
+	"github.com/lookout-mon/lookout/bench/agentchild"
 )
 
 // cmdBench runs the load generator against a real master process and
 // measures a real agent's footprint (package bench), printing Markdown.
 func cmdBench(args []string) error {
-	if len(args) > 0 && args[0] == bench.AgentChildCommand {
+	if len(args) > 0 && args[0] == agentchild.Command {
 		return cmdBenchAgentChild(args[1:])
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -30,10 +32,12 @@ func cmdBench(args []string) error {
 	crossings := fs.Int("crossings", 200, "threshold crossings to time (alert latency)")
 	masterBin := fs.String("master-bin", "", "lookout binary to run as the master (default: this binary)")
 	pprof := fs.String("pprof", "", "let the master serve pprof on this loopback address (e.g. 127.0.0.1:6060)")
+	signed := fs.Bool("signed", false, "simulated agents sign every report with ed25519 instead of opening sessions (the protocol before sessions)")
 	agentRun := fs.Bool("agent", true, "also measure a real agent's footprint")
 	agentCycles := fs.Int("agent-cycles", 1000, "collection cycles for the agent footprint")
 	agentInterval := fs.Duration("agent-interval", 10*time.Millisecond, "collection interval for the agent footprint")
 	masterRun := fs.Bool("master", true, "run the master load test")
+	agentBin := fs.String("agent-bin", "", "binary whose agent the footprint measures, lookout or lookout-agent (default: lookout-agent beside this binary if present, else this binary)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +59,7 @@ func cmdBench(args []string) error {
 	var errs []error
 	if *masterRun {
 		res, err := bench.Run(ctx, bench.Options{Binary: bin, Agents: *agents, Engines: *engines, Interval: *interval,
-			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Log: log})
+			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Signed: *signed, Log: log})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -64,7 +68,12 @@ func cmdBench(args []string) error {
 		}
 	}
 	if *agentRun && ctx.Err() == nil {
-		res, err := bench.AgentFootprint(ctx, bench.AgentOptions{Binary: bin, Cycles: *agentCycles, Interval: *agentInterval, Log: log})
+		abin := *agentBin
+		if abin == "" {
+			abin = defaultAgentBin(bin)
+		}
+		fmt.Printf("Agent binary: %s\n\n", filepath.Base(abin))
+		res, err := bench.AgentFootprint(ctx, bench.AgentOptions{Binary: abin, Cycles: *agentCycles, Interval: *agentInterval, Log: log})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -77,21 +86,24 @@ func cmdBench(args []string) error {
 // cmdBenchAgentChild is `lookout bench agent-child`, the real agent that
 // AgentFootprint measures from the parent bench process.
 func cmdBenchAgentChild(args []string) error {
-	fs := flag.NewFlagSet("bench agent-child", flag.ContinueOnError)
-	o := bench.AgentChildOptions{}
-	fs.StringVar(&o.Master, "master", "", "ingest address")
-	fs.StringVar(&o.KeyFile, "key", "", "agent signing key file")
-	fs.StringVar(&o.DataDir, "dir", "", "data dir")
-	fs.DurationVar(&o.Interval, "interval", 10*time.Millisecond, "collection interval of every family")
-	if err := fs.Parse(args); err != nil {
+	o, err := agentchild.ParseArgs(args)
+	if err != nil {
 		return err
-	}
-	if o.Master == "" || o.KeyFile == "" || o.DataDir == "" {
-		return errors.New("bench agent-child: --master, --key and --dir are required")
 	}
 	// Measure the agent as `lookout agent` runs it.
 	o.AfterStart = func() {
 		tuneAgentGC(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
-	return bench.RunAgentChild(o)
+	return agentchild.Run(o)
+}
+
+// defaultAgentBin is the binary the agent footprint measures when
+// --agent-bin is not given: lookout-agent beside this binary if it exists
+// (what a monitored host runs), otherwise this binary itself.
+func defaultAgentBin(self string) string {
+	slim := filepath.Join(filepath.Dir(self), "lookout-agent")
+	if st, err := os.Stat(slim); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+		return slim
+	}
+	return self
 }
