@@ -25,20 +25,25 @@ func ConfigName(cfg *configs.Config) string {
 // checks that insecure_loopback addresses are loopback, and calls Start.
 // debug, if set, receives every report as one JSON line.
 func StartFromConfig(cfg *configs.Config, log *slog.Logger, debug func(string)) (*Agent, error) {
-	name := ConfigName(cfg)
-	keyFile := cfg.Agent.KeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.Node.DataDir, "agent-"+name+".key")
-	}
-	key, err := pki.LoadAgentKey(keyFile)
+	key, err := pki.LoadAgentKey(KeyFile(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("agent.key_file: %w (create one with `lookout cert issue --agent %s`)", err, name)
+		return nil, fmt.Errorf("agent.key_file: %w (create one with `lookout cert issue --agent %s`)", err, ConfigName(cfg))
 	}
-	return startWithKey(cfg, key, log, debug)
+	return StartWithKey(cfg, key, log, debug)
 }
 
-// startWithKey is StartFromConfig once the key is loaded.
-func startWithKey(cfg *configs.Config, key ed25519.PrivateKey, log *slog.Logger, debug func(string)) (*Agent, error) {
+// KeyFile is the agent's signing key file in cfg: agent.key_file, else
+// agent-NAME.key in the data directory.
+func KeyFile(cfg *configs.Config) string {
+	if cfg.Agent.KeyFile != "" {
+		return cfg.Agent.KeyFile
+	}
+	return filepath.Join(cfg.Node.DataDir, "agent-"+ConfigName(cfg)+".key")
+}
+
+// StartWithKey is StartFromConfig with the key already loaded (the
+// embedded mode of `lookout run` creates it when missing).
+func StartWithKey(cfg *configs.Config, key ed25519.PrivateKey, log *slog.Logger, debug func(string)) (*Agent, error) {
 	var tlsCfg *tls.Config
 	if !cfg.Agent.InsecureLoopback {
 		c, err := pki.MutualTLS(cfg.Agent.TLS, pki.RoleMaster)

@@ -97,10 +97,7 @@ func Start(cfg *configs.Config, o Options) (a *App, err error) {
 	// starts so the master trusts it from the first report.
 	var agentKey ed25519.PrivateKey
 	if cfg.Agent.Enabled {
-		keyFile := cfg.Agent.KeyFile
-		if keyFile == "" {
-			keyFile = filepath.Join(dataDir, "agent-"+agentName(cfg)+".key")
-		}
+		keyFile := agent.KeyFile(cfg)
 		if o.Embedded {
 			k, created, err := pki.LoadOrCreateAgentKey(keyFile)
 			if err != nil {
@@ -113,7 +110,7 @@ func Start(cfg *configs.Config, o Options) (a *App, err error) {
 		} else {
 			k, err := pki.LoadAgentKey(keyFile)
 			if err != nil {
-				return nil, fmt.Errorf("agent.key_file: %w (create one with `lookout cert issue --agent %s`)", err, agentName(cfg))
+				return nil, fmt.Errorf("agent.key_file: %w (create one with `lookout cert issue --agent %s`)", err, agent.ConfigName(cfg))
 			}
 			agentKey = k
 		}
@@ -146,13 +143,6 @@ func Start(cfg *configs.Config, o Options) (a *App, err error) {
 		}
 	}
 	return a, nil
-}
-
-func agentName(cfg *configs.Config) string {
-	if cfg.Agent.Name != "" {
-		return cfg.Agent.Name
-	}
-	return cfg.Node.Name
 }
 
 // Notifiers builds every configured notifier; any error refuses the start
@@ -213,7 +203,7 @@ func (a *App) startMaster(localKey ed25519.PrivateKey) error {
 		keys[ag.Name] = pub
 	}
 	if localKey != nil && a.opts.Embedded {
-		keys[agentName(cfg)] = localKey.Public().(ed25519.PublicKey)
+		keys[agent.ConfigName(cfg)] = localKey.Public().(ed25519.PublicKey)
 	}
 	var tlsCfg *tls.Config
 	if !cfg.Master.InsecureLoopback {
@@ -361,30 +351,17 @@ func (a *App) embeddedAdmin() (configs.UserConfig, error) {
 
 func (a *App) startAgent(key ed25519.PrivateKey) error {
 	cfg := a.cfg
-	var tlsCfg *tls.Config
-	if !cfg.Agent.InsecureLoopback {
-		c, err := pki.MutualTLS(cfg.Agent.TLS, pki.RoleMaster)
-		if err != nil {
-			return fmt.Errorf("agent.tls: %w", err)
-		}
-		tlsCfg = c
-	} else if err := pki.RequireLoopback(append([]string{cfg.Agent.Listen}, cfg.Agent.Masters...)...); err != nil {
-		return fmt.Errorf("agent: %w", err)
-	}
-	ac := cfg.Agent
-	ac.Name = agentName(cfg)
 	var dbg func(string)
 	if cfg.Node.Debug {
 		out := a.opts.Out
 		dbg = func(s string) { fmt.Fprintln(out, s) }
 	}
-	ag, err := agent.Start(agent.Options{Config: ac, DataDir: cfg.Node.DataDir, Key: key, TLS: tlsCfg,
-		Logger: a.log.With("component", "agent"), Debug: dbg})
+	ag, err := agent.StartWithKey(cfg, key, a.log.With("component", "agent"), dbg)
 	if err != nil {
 		return err
 	}
 	a.Agent = ag
-	fmt.Fprintf(a.opts.Out, "agent %s reporting to %s\n", ac.Name, strings.Join(ac.Masters, ", "))
+	fmt.Fprintf(a.opts.Out, "agent %s reporting to %s\n", agent.ConfigName(cfg), strings.Join(cfg.Agent.Masters, ", "))
 	return nil
 }
 
