@@ -27,7 +27,7 @@ vet:
 
 test-unit:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
-	cd third_party/hollywood && $(GO) test -count=1 ./remote/
+	cd third_party/hollywood && $(GO) test -race -count=1 ./actor/ ./remote/
 
 test-proc:
 	$(GO) test -count=1 -timeout 20m $$($(GO) list $(PROC_PKGS) 2>/dev/null)
