@@ -342,3 +342,20 @@ func HumanDurationOrNone(d time.Duration) string {
 
 // PathSeg escapes s as one URL path segment.
 func PathSeg(s string) string { return url.PathEscape(s) }
+
+// HostStateText describes a host's up/down state for the transitions list:
+// "up", "down since 2026-11-24 10:00:00" or, past the persistent-downtime
+// threshold, "down since ... (persistent downtime)".
+func HostStateText(h model.HostStatus) string {
+	if h.Up {
+		return "up"
+	}
+	s := "down"
+	if !h.DownSince.IsZero() {
+		s += " since " + FmtTime(h.DownSince)
+	}
+	if h.Persistent {
+		s += " (persistent downtime)"
+	}
+	return s
+}

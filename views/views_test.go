@@ -163,3 +163,28 @@ func TestGroupSamples(t *testing.T) {
 		t.Fatalf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
+
+// TestTransitionRowHostState: an up/down transition in the alarms page's
+// "Recent transitions" names the new state (it used to render an empty
+// subject, because only alarm and notification events had one).
+func TestTransitionRowHostState(t *testing.T) {
+	tests := []struct {
+		name string
+		st   model.HostStatus
+		want string
+	}{
+		{"up", model.HostStatus{Host: "web1", Up: true}, "<td>up</td>"},
+		{"down", model.HostStatus{Host: "web1", DownSince: t0}, "<td>down since " + FmtTime(t0) + "</td>"},
+		{"persistent", model.HostStatus{Host: "web1", DownSince: t0, Persistent: true},
+			"<td>down since " + FmtTime(t0) + " (persistent downtime)</td>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st
+			got := render(t, TransitionRow(model.Event{Type: model.EvHostState, Time: t0, Host: "web1", Status: &st}))
+			if !strings.Contains(got, tc.want) || !strings.Contains(got, "<td>host_state</td>") || !strings.Contains(got, ">web1</a>") {
+				t.Errorf("TransitionRow = %s, want it to contain %q, the kind and the host", got, tc.want)
+			}
+		})
+	}
+}
