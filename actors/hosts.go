@@ -149,14 +149,11 @@ func (h *hostsSup) Receive(c *actor.Context) {
 			h.sup.Spawn(c, "host", n, h.hostProducer(n), smallInbox)
 		}
 	case hostReport:
-		pid := h.sup.Child("host", m.Report.Host)
-		if pid == nil {
-			if h.sup.Known("host", m.Report.Host) {
-				return // parked after a restart storm; the store has the data
-			}
-			pid = h.sup.Spawn(c, "host", m.Report.Host, h.hostProducer(m.Report.Host), smallInbox)
+		h.forward(c, m)
+	case hostReports:
+		for _, r := range m {
+			h.forward(c, r)
 		}
-		c.Send(pid, m)
 	case tick:
 		h.sup.Each(func(pid *actor.PID) { c.Send(pid, m) })
 	case qRules:
@@ -251,4 +248,17 @@ func (h *hostsSup) del(c *actor.Context, name string) error {
 		h.cfg.Cluster.RuleChanged(old.Info, true)
 	}
 	return nil
+}
+
+// forward hands a committed report to its host actor, spawning it on the
+// host's first report.
+func (h *hostsSup) forward(c *actor.Context, m hostReport) {
+	pid := h.sup.Child("host", m.Report.Host)
+	if pid == nil {
+		if h.sup.Known("host", m.Report.Host) {
+			return // parked after a restart storm; the store has the data
+		}
+		pid = h.sup.Spawn(c, "host", m.Report.Host, h.hostProducer(m.Report.Host), smallInbox)
+	}
+	c.Send(pid, m)
 }

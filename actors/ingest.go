@@ -76,7 +76,19 @@ type IngestConfig struct {
 	Router       *actor.PID
 	AgentSilence time.Duration
 	Now          func() time.Time
+	// FlushDelay is the group-commit window: a flush that would start less
+	// than FlushDelay after the previous one began waits until then, so
+	// under steady load a commit carries the reports of ~FlushDelay instead
+	// of one or two (each commit costs two badger transactions). A report
+	// arriving after a quiet spell is committed at once, as before. 0 means
+	// DefaultFlushDelay; negative turns the window off.
+	FlushDelay time.Duration
 }
+
+// DefaultFlushDelay is IngestConfig.FlushDelay when unset. At 4,000
+// reports/s it makes batches of ~4 reports instead of ~1; at 100 reports/s
+// almost no report waits, and none waits longer than this.
+const DefaultFlushDelay = time.Millisecond
 
 type pendingReport struct {
 	r      *model.Report
@@ -101,10 +113,13 @@ type ingest struct {
 	// pendingSeq is the last seq of each agent in pending (uncommitted).
 	pendingSeq map[string]uint64
 	flushQ     bool
-	stats      IngestStats
-	lastLog    map[string]time.Time
-	started    time.Time
-	silent     map[string]time.Time // agent -> when the silence WARN was sent
+	// lastFlush is when the last non-empty flush began (real clock: it
+	// paces commits, whatever cfg.Now says).
+	lastFlush time.Time
+	stats     IngestStats
+	lastLog   map[string]time.Time
+	started   time.Time
+	silent    map[string]time.Time // agent -> when the silence WARN was sent
 	// gapAcked limits the acks sent for reports that arrive after a gap.
 	gapAcked map[string]time.Time
 	verify   []*actor.PID // verifier children, by shard
@@ -329,6 +344,9 @@ func newIngest(cfg IngestConfig) actor.Producer {
 		if cfg.Now == nil {
 			cfg.Now = time.Now
 		}
+		if cfg.FlushDelay == 0 {
+			cfg.FlushDelay = DefaultFlushDelay
+		}
 		return &ingest{cfg: cfg, last: map[string]uint64{}, senders: map[string]*actor.PID{},
 			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{}, gapAcked: map[string]time.Time{},
 			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
@@ -354,7 +372,13 @@ func (in *ingest) Receive(c *actor.Context) {
 	case *anypb.Any:
 		in.dispatch(c, m)
 	case verified:
-		in.done[m.shard]++
+		// A result of a job dispatched before this ingest actor restarted
+		// (the verifiers outlive it) has no matching sent count: counting
+		// it would underflow sent-done, and the backlog would look so large
+		// that every report from then on was shed.
+		if in.done[m.shard] < in.sent[m.shard] {
+			in.done[m.shard]++
+		}
 		in.accept(c, m)
 		if len(in.waiters) > 0 {
 			in.answerStats(c)
@@ -548,11 +572,24 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		return
 	}
 	if !in.flushQ {
-		// Everything already queued in the inbox is processed before this,
-		// which gives group commit without a timer.
 		in.flushQ = true
-		c.Send(c.PID(), flush{})
+		in.scheduleFlush(c)
 	}
+}
+
+// scheduleFlush sends the flush message for the pending batch: at once
+// (everything already queued in the inbox is processed before it, which
+// groups commits when the ingest is busy) unless the last flush began less
+// than FlushDelay ago, in which case it waits out the rest of that window.
+func (in *ingest) scheduleFlush(c *actor.Context) {
+	if d := in.cfg.FlushDelay; d > 0 && !in.lastFlush.IsZero() {
+		if wait := d - time.Since(in.lastFlush); wait > 0 {
+			e, self := c.Engine(), c.PID()
+			time.AfterFunc(wait, func() { e.Send(self, flush{}) })
+			return
+		}
+	}
+	c.Send(c.PID(), flush{})
 }
 
 // lastPending is the last seq accepted for agent, committed or still in
@@ -576,18 +613,18 @@ func (in *ingest) ack(c *actor.Context, agent string, seq uint64) {
 	if to == nil {
 		return
 	}
-	ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: in.cfg.Master, Agent: agent, Seq: seq})
-	if err != nil {
-		in.cfg.Log.Error("ingest: encoding ack", "err", err)
-		return
-	}
-	c.Engine().Send(to, ack)
+	// Hand-encoded (model.Ack.AppendMsgpack, the same bytes as wire.Encode):
+	// one ack goes out per agent and flush, and the reflection encoder was
+	// ~3% of the master's CPU.
+	a := model.Ack{Master: in.cfg.Master, Agent: agent, Seq: seq}
+	c.Engine().Send(to, &anypb.Any{TypeUrl: wire.TypeAck, Value: a.AppendMsgpack(make([]byte, 0, 16+len(a.Master)+len(agent)))})
 }
 
 func (in *ingest) flush(c *actor.Context) {
 	if len(in.pending) == 0 {
 		return
 	}
+	in.lastFlush = time.Now()
 	batch, newLast := in.pending, in.pendingSeq
 	in.pending, in.pendingSeq = nil, nil
 	b := in.cfg.Store.Batch()
@@ -651,6 +688,7 @@ func (in *ingest) flush(c *actor.Context) {
 		in.ack(c, agent, seq)
 	}
 	in.stats.Accepted += uint64(len(batch))
+	in.stats.Commits++
 	// History for the whole batch in one transaction: one commit per
 	// batch instead of one per report (the ingest actor waits for each).
 	hist := make([]store.HostSamples, 0, len(batch))
@@ -664,9 +702,11 @@ func (in *ingest) flush(c *actor.Context) {
 			in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
 		}
 	}
-	for _, p := range batch {
-		c.Send(in.cfg.Hosts, hostReport{Report: p.r, Received: p.at})
+	fwd := make(hostReports, len(batch))
+	for i, p := range batch {
+		fwd[i] = hostReport{Report: p.r, Received: p.at}
 	}
+	c.Send(in.cfg.Hosts, fwd)
 }
 
 // lastResKey is the nsLastRes key of sample s of host.

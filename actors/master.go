@@ -39,8 +39,11 @@ type MasterOptions struct {
 	GiveUpAfter        time.Duration
 	Debug              bool
 	Tick               time.Duration // default 1s
-	Now                func() time.Time
-	Inject             func(host string, r *model.Report)
+	// IngestFlushDelay is the ingest's group-commit window (see
+	// IngestConfig.FlushDelay): 0 means DefaultFlushDelay, negative off.
+	IngestFlushDelay time.Duration
+	Now              func() time.Time
+	Inject           func(host string, r *model.Report)
 	// StormBackoff is how long a child that exceeded its restart intensity
 	// stays parked at first (doubling up to 5m); default 5s.
 	StormBackoff time.Duration
@@ -163,7 +166,7 @@ func (r *root) Receive(c *actor.Context) {
 			StormBackoff: o.StormBackoff, Cluster: o.Cluster}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
 			Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
-			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now}), 0)
+			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now, FlushDelay: o.IngestFlushDelay}), 0)
 	}
 }
 

@@ -17,6 +17,11 @@ type hostReport struct {
 // tick drives timeouts; the hosts supervisor forwards it to every host.
 type tick struct{}
 
+// hostReports carries one ingest batch of committed reports to the hosts
+// supervisor, which forwards each, in order, to its host actor (one
+// message per commit instead of one per report).
+type hostReports []hostReport
+
 // flush asks the ingest actor to commit its pending batch.
 type flush struct{}
 
@@ -101,6 +106,9 @@ type IngestStats struct {
 	// checking was too far behind.
 	Overloaded  uint64 `json:"overloaded"`
 	StoreErrors uint64 `json:"store_errors"`
+	// Commits counts group commits of accepted reports (Accepted/Commits
+	// is the mean batch size).
+	Commits uint64 `json:"commits"`
 	// HellosAccepted and HellosRefused count session hellos (refused:
 	// unknown agent, bad signature, stale or replayed).
 	HellosAccepted uint64 `json:"hellos_accepted"`

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -60,14 +61,27 @@ func TestMasterConfigValid(t *testing.T) {
 
 func TestReportShape(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 9, 10, 40, 85} {
+	for _, n := range []int{1, 9, 10, 40, 85, 2600} {
 		r := Report("a1", 7, n, 1234, rng)
 		got := 0
-		for _, s := range r.Samples {
+		names := map[string]bool{}
+		for i, s := range r.Samples {
 			got += len(s.Values)
+			if want := "u" + strconv.Itoa(i/len(resourceNames)); s.Unit != want {
+				t.Errorf("values=%d: sample %d has unit %q, want %q", n, i, s.Unit, want)
+			}
+			for k := range s.Values {
+				names[k] = true
+			}
 		}
 		if got != n {
 			t.Errorf("values=%d: report carries %d values", n, got)
+		}
+		for j := 1; j < n; j++ {
+			if !names["v"+strconv.Itoa(j)] {
+				t.Errorf("values=%d: no value v%d", n, j)
+				break
+			}
 		}
 		if r.Samples[0].Resource != "load" || r.Samples[0].Values["value"] != 1234 {
 			t.Errorf("values=%d: first sample %+v lacks load value 1234", n, r.Samples[0])
@@ -81,13 +95,19 @@ func TestReportShape(t *testing.T) {
 // startMaster starts an in-process master (the same actor tree the
 // `lookout master` process runs) trusting keys, with the bench rule.
 func startMaster(tb testing.TB, listen string, keys map[string]ed25519.PublicKey) *actors.Master {
+	return startMasterFlush(tb, listen, keys, 0)
+}
+
+// startMasterFlush is startMaster with the ingest's group-commit window
+// (actors.MasterOptions.IngestFlushDelay).
+func startMasterFlush(tb testing.TB, listen string, keys map[string]ed25519.PublicKey, flushDelay time.Duration) *actors.Master {
 	tb.Helper()
 	st, err := store.Open(tb.TempDir(), store.Options{Logger: quiet()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m, err := actors.StartMaster(actors.MasterOptions{Name: "bench", Listen: listen, Store: st, Log: quiet(), Keys: keys,
-		HostTimeout: 10 * time.Minute, RateLimit: 1e6, RateBurst: 1e6,
+		HostTimeout: 10 * time.Minute, RateLimit: 1e6, RateBurst: 1e6, IngestFlushDelay: flushDelay,
 		Rules: []model.RuleInfo{{Name: "bench", Expr: BenchRule, Source: "config"}}})
 	if err != nil {
 		tb.Fatal(err)
@@ -180,14 +200,31 @@ func testGeneratorAgainstMaster(t *testing.T, signedOnly bool) {
 // clock stops when the last one is acked, i.e. committed to the store and
 // handed to the host and alarm actors. Sealing is done before the timer
 // starts.
-func BenchmarkIngestPipeline(b *testing.B) { benchIngestPipeline(b, false) }
+func BenchmarkIngestPipeline(b *testing.B) { benchIngestPipeline(b, false, 0, 0) }
+
+// BenchmarkIngestPipelinePaced is BenchmarkIngestPipeline with the reports
+// offered at a fixed rate, as agents over the network send them, instead
+// of as fast as the master acks: the ingest then commits small batches,
+// which is what the master's CPU per report over the network is made of.
+// It compares the ingest's group-commit window off and on (the default).
+func BenchmarkIngestPipelinePaced(b *testing.B) {
+	for _, rate := range []int{4000, 10000} {
+		for _, d := range []time.Duration{-1, actors.DefaultFlushDelay} {
+			name := fmt.Sprintf("rate=%d/flushdelay=%v", rate, max(d, 0))
+			b.Run(name, func(b *testing.B) { benchIngestPipeline(b, false, rate, d) })
+		}
+	}
+}
 
 // BenchmarkIngestPipelineSigned is BenchmarkIngestPipeline with every
 // report signed with ed25519 (the protocol before sessions, and the
 // fallback before a session is set up).
-func BenchmarkIngestPipelineSigned(b *testing.B) { benchIngestPipeline(b, true) }
+func BenchmarkIngestPipelineSigned(b *testing.B) { benchIngestPipeline(b, true, 0, 0) }
 
-func benchIngestPipeline(b *testing.B, signed bool) {
+// benchIngestPipeline sends b.N reports, at rate reports/s (0: as fast as
+// acks allow, 4,096 in flight), to a master whose ingest has the given
+// group-commit window.
+func benchIngestPipeline(b *testing.B, signed bool, rate int, flushDelay time.Duration) {
 	const agents = 100
 	keys := map[string]ed25519.PublicKey{}
 	privs := make([]ed25519.PrivateKey, agents)
@@ -196,7 +233,7 @@ func benchIngestPipeline(b *testing.B, signed bool) {
 		keys["p"+strconv.Itoa(i)] = pub
 		privs[i] = priv
 	}
-	m := startMaster(b, "", keys)
+	m := startMasterFlush(b, "", keys, flushDelay)
 	var acked atomic.Int64
 	done := make(chan struct{})
 	want := int64(b.N)
@@ -282,6 +319,14 @@ func benchIngestPipeline(b *testing.B, signed bool) {
 	for i, msg := range msgs {
 		for int64(i)-acked.Load() > 4096 {
 			time.Sleep(50 * time.Microsecond)
+		}
+		if rate > 0 {
+			// Report i is due i/rate after the start; sleeping in between
+			// sends bunches of a few when the timer is coarse, as a network
+			// read of a few queued messages does.
+			if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
+				time.Sleep(wait)
+			}
 		}
 		m.Engine().SendWithSender(ingest, msg, ackPID)
 	}

@@ -226,21 +226,55 @@ func (g *Generator) Run(ctx context.Context, interval time.Duration) {
 // Report builds agent-style report number seq for host with values values;
 // "value" in the load sample is v.
 func Report(agent string, seq uint64, values int, v float64, rng *rand.Rand) *model.Report {
-	r := &model.Report{Version: model.ProtocolVersion, Agent: agent, Host: agent, Seq: seq, Time: time.Now().UnixNano()}
+	r := &model.Report{Version: model.ProtocolVersion, Agent: agent, Host: agent, Seq: seq, Time: time.Now().UnixNano(),
+		Samples: make([]model.Sample, 0, (values+9)/10)}
 	for i := 0; i < values; i += 10 {
 		res := resourceNames[(i/10)%len(resourceNames)]
-		s := model.Sample{Service: "bench", Resource: res, Unit: "u" + strconv.Itoa(i/10/len(resourceNames)),
+		s := model.Sample{Service: "bench", Resource: res, Unit: unitName(i / 10 / len(resourceNames)),
 			Values: make(map[string]float64, 10)}
 		for j := i; j < min(i+10, values); j++ {
 			if j == 0 {
 				s.Values["value"] = v
 				continue
 			}
-			s.Values["v"+strconv.Itoa(j)] = rng.Float64() * 100
+			s.Values[valueName(j)] = rng.Float64() * 100
 		}
 		r.Samples = append(r.Samples, s)
 	}
 	return r
+}
+
+// Names of values and units, built once: Report runs for every simulated
+// report, on the same cores as the master.
+var (
+	valueNames = func() (n [256]string) {
+		for i := range n {
+			n[i] = "v" + strconv.Itoa(i)
+		}
+		return n
+	}()
+	unitNames = func() (n [32]string) {
+		for i := range n {
+			n[i] = "u" + strconv.Itoa(i)
+		}
+		return n
+	}()
+)
+
+// valueName is "v" + j.
+func valueName(j int) string {
+	if j < len(valueNames) {
+		return valueNames[j]
+	}
+	return "v" + strconv.Itoa(j)
+}
+
+// unitName is "u" + i.
+func unitName(i int) string {
+	if i < len(unitNames) {
+		return unitNames[i]
+	}
+	return "u" + strconv.Itoa(i)
 }
 
 func (a *simAgent) send(now time.Time) {

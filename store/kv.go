@@ -1,11 +1,14 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/wire"
 )
 
@@ -58,7 +61,7 @@ func checkNS(ns string) error {
 
 // encode msgpack-encodes v for storage under ns/key.
 func encode(ns, key string, v any) ([]byte, error) {
-	b, err := wire.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode %s/%s: %w", ns, key, err)
 	}
@@ -66,6 +69,43 @@ func encode(ns, key string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("store: value of %s/%s is %d bytes, more than %d", ns, key, len(b), MaxValue)
 	}
 	return b, nil
+}
+
+// marshal is wire.Marshal with hand-written encoders for the values the
+// ingest writes for every report (a resource's last samples, an agent's
+// seq): the same bytes as the reflection encoder, which was ~3% of the
+// master's CPU at 4,000 reports/s.
+func marshal(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case []model.Sample:
+		if v == nil {
+			return []byte{0xc0}, nil // msgpack nil, as the reflection encoder
+		}
+		size := 5
+		for i := range v {
+			size += 32 + len(v[i].Service) + len(v[i].Resource) + len(v[i].Unit) + 16*len(v[i].Values)
+		}
+		b := appendArrayLen(make([]byte, 0, size), len(v))
+		for i := range v {
+			b = v[i].AppendMsgpack(b)
+		}
+		return b, nil
+	case uint64:
+		return binary.BigEndian.AppendUint64(append(make([]byte, 0, 9), 0xcf), v), nil
+	}
+	return wire.Marshal(v)
+}
+
+// appendArrayLen appends a msgpack array header for l elements.
+func appendArrayLen(dst []byte, l int) []byte {
+	switch {
+	case l < 16:
+		return append(dst, 0x90|byte(l))
+	case l <= math.MaxUint16:
+		return append(dst, 0xdc, byte(l>>8), byte(l))
+	default:
+		return binary.BigEndian.AppendUint32(append(dst, 0xdd), uint32(l))
+	}
 }
 
 // Decode decodes a msgpack value as passed to a List callback into v, with

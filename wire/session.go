@@ -323,18 +323,24 @@ func (s *Session) Seal(r *model.Report) (*anypb.Any, error) {
 	if r.Agent != s.Agent {
 		return nil, fmt.Errorf("%w: report of %q in a session of %q", ErrAgentID, r.Agent, s.Agent)
 	}
-	body := r.AppendMsgpack(nil)
+	body := r.AppendMsgpack(make([]byte, 0, 1024))
 	if len(body) > MaxReport {
 		return nil, fmt.Errorf("%w: report is %d bytes > %d", ErrTooLarge, len(body), MaxReport)
 	}
 	mac := append([]byte(nil), s.sumOf(body)...)
-	return Encode(TypeMACReport, &MACReport{Agent: s.Agent, Session: s.ID, Body: body, MAC: mac})
+	return encodeMACReport(&MACReport{Agent: s.Agent, Session: s.ID, Body: body, MAC: mac})
 }
 
 // DecodeMACReport decodes a MACReport envelope without checking it.
 func DecodeMACReport(a *anypb.Any) (*MACReport, error) {
 	var m MACReport
-	if err := Decode(a, TypeMACReport, &m); err != nil {
+	if a != nil && a.TypeUrl == TypeMACReport && len(a.Value) <= MaxMessage {
+		if fast, ok := decodeMACReportFast(a.Value); ok {
+			m = fast
+		} else if err := Decode(a, TypeMACReport, &m); err != nil {
+			return nil, err
+		}
+	} else if err := Decode(a, TypeMACReport, &m); err != nil {
 		return nil, err
 	}
 	if len(m.Body) > MaxReport {

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	rpprof "runtime/pprof"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ func cmdBench(args []string) error {
 	agentCycles := fs.Int("agent-cycles", 1000, "collection cycles for the agent footprint")
 	agentInterval := fs.Duration("agent-interval", 10*time.Millisecond, "collection interval for the agent footprint")
 	masterRun := fs.Bool("master", true, "run the master load test")
+	genProfile := fs.String("gen-cpuprofile", "", "write a CPU profile of this process (the load generator) during the master load test to this file")
 	agentBin := fs.String("agent-bin", "", "binary whose agent the footprint measures, lookout or lookout-agent (default: lookout-agent beside this binary if present, else this binary)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,6 +60,22 @@ func cmdBench(args []string) error {
 	fmt.Printf("lookout bench, %s, %s/%s, %d CPUs, %s\n\n", version, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	var errs []error
 	if *masterRun {
+		if *genProfile != "" {
+			f, err := os.Create(*genProfile)
+			if err != nil {
+				return fmt.Errorf("bench: generator profile: %w", err)
+			}
+			if err := rpprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				return fmt.Errorf("bench: generator profile: %w", err)
+			}
+			defer func() {
+				rpprof.StopCPUProfile()
+				if err := f.Close(); err != nil {
+					log.Warn("bench: closing the generator profile", "file", *genProfile, "err", err)
+				}
+			}()
+		}
 		res, err := bench.Run(ctx, bench.Options{Binary: bin, Agents: *agents, Engines: *engines, Interval: *interval,
 			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Signed: *signed, Log: log})
 		if err != nil {
