@@ -7,10 +7,12 @@
 // Actor tree (one hollywood engine of its own, listening on Config.Listen so
 // masters can ack):
 //
-//	agent                      builds a model.Report per collection, hands it to every uplink
+//	agent                      parent of the tree
 //	├── collector/<group>      per interval (the families sharing it, e.g. "memory+network+heartbeat"),
 //	│                          or per solo family (ports, processes, textfile): own ticker; collects
-//	│                          off-actor in worker goroutines; one collection per tick
+//	│                          off-actor in worker goroutines; one collection per tick, turned into a
+//	│                          model.Report and pushed to every uplink from the collector's goroutine
+//	│                          (agentActor.deliver: no actor hand-off between collection and send)
 //	└── uplink/<n>             per master: bounded outbox, sign+send, resend until acked
 //
 // Delivery is at-least-once on top of hollywood's at-most-once remote: every
@@ -410,15 +412,22 @@ type collected struct {
 	checks  []model.Check
 }
 
-// agentActor turns collections into reports and hands them to the uplinks.
+// agentActor spawns the uplinks and collectors. Collections become reports
+// in deliver, called directly by the collector actors (not through the
+// agent's inbox), and go to the uplinks' cores directly too: a cycle's
+// report costs no actor hand-off between collection and the remote send.
 type agentActor struct {
 	a     *Agent
 	cfg   configs.AgentConfig
 	key   ed25519.PrivateKey
-	seq   *seqAlloc
 	debug func(string)
 
-	uplinks     []*actor.PID
+	// mu orders reports: a seq is taken and the report pushed to every
+	// uplink under it, so each outbox sees seqs in increasing order even
+	// when several collector actors deliver at once.
+	mu          sync.Mutex
+	seq         *seqAlloc
+	uplinks     []*uplinkActor
 	lastSeqErrL time.Time
 }
 
@@ -428,7 +437,7 @@ func (g *agentActor) Receive(c *actor.Context) {
 	case actor.Started:
 		g.spawnChildren(c)
 	case collected:
-		g.report(c, m)
+		g.deliver(m)
 	}
 }
 
@@ -450,10 +459,11 @@ func (g *agentActor) spawnChildren(c *actor.Context) {
 		}
 		pid := c.SpawnChild(func() actor.Receiver { return ua }, "uplink", actor.WithID(strconv.Itoa(i)),
 			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(ul, "uplink")), actor.WithInboxSize(smallInbox))
-		g.uplinks = append(g.uplinks, pid)
+		ua.eng, ua.self = c.Engine(), pid // before any collector runs (spawned below)
+		g.uplinks = append(g.uplinks, ua)
 	}
 	for _, gr := range groups(families(g.cfg, g.a.dropped, log)) {
-		ca := &collectorActor{grp: gr, a: g.a, log: log.With("family", gr.name)}
+		ca := &collectorActor{grp: gr, a: g.a, log: log.With("family", gr.name), deliver: g.deliver}
 		c.SpawnChild(func() actor.Receiver { return ca }, "collector", actor.WithID(gr.name),
 			actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "collector/"+gr.name)),
 			actor.WithInboxSize(smallInbox))
@@ -465,11 +475,15 @@ func (g *agentActor) spawnChildren(c *actor.Context) {
 // actor); the ring buffer still grows when full.
 const smallInbox = 16
 
-// report builds one report from a collection and hands it to every uplink.
-func (g *agentActor) report(c *actor.Context, m collected) {
+// deliver builds one report from a collection and pushes it to every
+// uplink, which sends it to its master at once. It runs in the calling
+// collector actor's goroutine; g.mu serializes concurrent collectors.
+func (g *agentActor) deliver(m collected) {
 	if len(m.samples) == 0 && len(m.checks) == 0 {
 		return
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	seq, err := g.seq.Next()
 	if err != nil && time.Since(g.lastSeqErrL) > time.Minute {
 		g.lastSeqErrL = time.Now()
@@ -491,8 +505,8 @@ func (g *agentActor) report(c *actor.Context, m collected) {
 			g.debug(string(b))
 		}
 	}
-	for _, pid := range g.uplinks {
-		c.Send(pid, r) // shared read-only; uplinks copy before changing fields
+	for _, u := range g.uplinks {
+		u.push(r) // shared read-only; uplinks copy before changing fields
 	}
 }
 
@@ -518,9 +532,14 @@ type collectDone struct {
 // next tick (a family slower than the interval) go alone, so a tick's
 // report waits at most one interval.
 type collectorActor struct {
-	grp    group
-	a      *Agent
-	log    *slog.Logger
+	grp group
+	a   *Agent
+	log *slog.Logger
+	// deliver, if set, takes the collections (the agent's report path,
+	// called in this actor's goroutine); else they go to the parent actor
+	// as collected messages.
+	deliver func(collected)
+
 	busy   []bool        // per lane
 	work   []chan uint64 // one worker per lane; receives the round
 	rep    actor.SendRepeater
@@ -532,6 +551,7 @@ type collectorActor struct {
 	round   uint64    // current tick
 	pending int       // families of round still running
 	acc     collected // results of round so far
+	lastN   int       // samples of the last collection sent: acc's first capacity
 }
 
 // Receive implements actor.Receiver.
@@ -629,6 +649,11 @@ func (f *collectorActor) add(c *actor.Context, acc *collected, r collected) {
 	if len(acc.samples) > 0 && len(acc.samples)+len(r.samples) > maxGroupSamples {
 		f.send(c, acc)
 	}
+	if acc.samples == nil && len(r.samples) > 0 {
+		// One allocation for the whole round (the samples go to the
+		// uplinks' outboxes with the report, so the slice is not reused).
+		acc.samples = make([]model.Sample, 0, min(max(f.lastN, len(r.samples)), maxGroupSamples))
+	}
 	acc.samples = append(acc.samples, r.samples...)
 	acc.checks = append(acc.checks, r.checks...)
 }
@@ -642,7 +667,12 @@ func (f *collectorActor) send(c *actor.Context, acc *collected) {
 		return
 	}
 	acc.family = f.grp.name
-	c.Send(c.Parent(), *acc)
+	f.lastN = len(acc.samples)
+	if f.deliver != nil {
+		f.deliver(*acc)
+	} else {
+		c.Send(c.Parent(), *acc)
+	}
 	*acc = collected{}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -119,6 +118,7 @@ func clampPct(v float64) float64 {
 // that follows it. It is used from one goroutine (Collector contract).
 type procStat struct {
 	path string
+	f    *os.File // kept open, re-read from offset 0 (readProcFile)
 	buf  []byte
 	tot  []cpu.TimesStat // from the last per-core read, for the next total call
 }
@@ -131,7 +131,7 @@ func (p *procStat) Times(_ context.Context, percpu bool) ([]cpu.TimesStat, error
 		p.tot = nil
 		return t, nil
 	}
-	b, err := readFileReuse(p.path, &p.buf)
+	b, err := readProcFile(p.path, true, &p.f, &p.buf) // single_open in the kernel
 	if err != nil {
 		return nil, err
 	}
@@ -145,38 +145,6 @@ func (p *procStat) Times(_ context.Context, percpu bool) ([]cpu.TimesStat, error
 	}
 	p.tot = nil
 	return tot, nil
-}
-
-// readFileReuse reads the whole file at path into *buf (grown as needed and
-// kept for the next read) and returns its content.
-func readFileReuse(path string, buf *[]byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if cap(*buf) == 0 {
-		*buf = make([]byte, 0, 4096)
-	}
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if len(b) > maxProcFileBytes {
-			return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxProcFileBytes)
-		}
-	}
-	*buf = b
-	return b, nil
 }
 
 // maxProcFileBytes bounds a /proc file read (a 4,096-core /proc/stat is
@@ -228,13 +196,7 @@ func parseStatCPULine(line []byte, ticksPerSec float64) (cpu.TimesStat, error) {
 		fields [11][]byte
 		n      int
 	)
-	for _, f := range bytes.Fields(line) {
-		if n == len(fields) {
-			break
-		}
-		fields[n] = f
-		n++
-	}
+	n = fieldsInto(line, fields[:])
 	if n < 8 {
 		return cpu.TimesStat{}, fmt.Errorf("cpu line %.40q has %d fields, want at least 8", line, n)
 	}

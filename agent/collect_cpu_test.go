@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/cpu"
@@ -110,22 +112,73 @@ func TestParseProcStatErrors(t *testing.T) {
 	}
 }
 
-func TestReadFileReuse(t *testing.T) {
-	dir := t.TempDir()
-	var buf []byte
-	for _, size := range []int{0, 10, 4096, 4097, 100_000, 5} {
-		p := filepath.Join(dir, "f")
-		want := strings.Repeat("x", size)
-		if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
+// TestReadProcFile reads files of many sizes through one kept-open file
+// handle per path: every read sees the file's current content (rewritten
+// in place, as /proc regenerates it), and a missing file is an error.
+func TestReadProcFile(t *testing.T) {
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single=%v", single), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "f")
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				buf []byte
+				f   *os.File
+			)
+			defer func() {
+				if f != nil {
+					f.Close()
+				}
+			}()
+			for _, size := range []int{0, 10, 4096, 4097, 100_000, 5, 8192} {
+				want := strings.Repeat(string(rune('a'+size%26)), size)
+				if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				got, err := readProcFile(p, single, &f, &buf)
+				if err != nil || string(got) != want {
+					t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
+				}
+				if f == nil {
+					t.Fatalf("size %d: the file was not kept open", size)
+				}
+			}
+			var f2 *os.File
+			if _, err := readProcFile(filepath.Join(dir, "missing"), single, &f2, &buf); err == nil || f2 != nil {
+				t.Fatalf("reading a missing file: err %v, file %v; want an error and no file", err, f2)
+			}
+		})
+	}
+}
+
+// TestReadProcFileRealProc re-reads a real /proc file through the same
+// handle and sees it change (the kernel regenerates it for a read from
+// offset 0: /proc/uptime moves every 10 ms), and a handle closed underneath
+// is reopened.
+func TestReadProcFileRealProc(t *testing.T) {
+	pf := &procFile{path: "/proc/uptime", single: true}
+	first, err := pf.read()
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	first = append([]byte(nil), first...)
+	changed := false
+	for i := 0; i < 100 && !changed; i++ {
+		time.Sleep(20 * time.Millisecond)
+		b, err := pf.read()
+		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := readFileReuse(p, &buf)
-		if err != nil || string(got) != want {
-			t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
-		}
+		changed = string(b) != string(first)
 	}
-	if _, err := readFileReuse(filepath.Join(dir, "missing"), &buf); err == nil {
-		t.Fatal("reading a missing file: no error")
+	if !changed {
+		t.Errorf("/proc/uptime read through a kept-open handle stayed %q for 2 s", first)
+	}
+	pf.f.Close() // stale handle: the next read reopens
+	if b, err := pf.read(); err != nil || len(b) == 0 {
+		t.Fatalf("read after the handle was closed: %d bytes, %v", len(b), err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -180,6 +181,7 @@ func (c *DiskCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 // is used from one goroutine (Collector contract).
 type procDiskstats struct {
 	path string
+	f    *os.File // kept open, re-read from offset 0 (readProcFile)
 	buf  []byte
 }
 
@@ -187,7 +189,7 @@ type procDiskstats struct {
 // (without SerialNumber and Label): names, if given, are device names or
 // paths whose base name selects devices.
 func (p *procDiskstats) IOCounters(_ context.Context, names ...string) (map[string]disk.IOCountersStat, error) {
-	b, err := readFileReuse(p.path, &p.buf)
+	b, err := readProcFile(p.path, false, &p.f, &p.buf)
 	if err != nil {
 		return nil, err
 	}
@@ -219,14 +221,7 @@ func parseDiskstats(b []byte, names []string) (map[string]disk.IOCountersStat, e
 		} else {
 			line, b = b, nil
 		}
-		n := 0
-		for _, f := range bytes.Fields(line) {
-			if n == len(fields) {
-				break
-			}
-			fields[n] = f
-			n++
-		}
+		n := fieldsInto(line, fields[:])
 		if n < len(fields) {
 			continue
 		}

@@ -23,7 +23,7 @@ type LoadCollector struct {
 
 // NewLoadCollector returns a LoadCollector reading the host.
 func NewLoadCollector() *LoadCollector {
-	return &LoadCollector{Avg: load.AvgWithContext, Counts: cachedCounts(cpu.CountsWithContext, time.Now, countsTTL)}
+	return &LoadCollector{Avg: (&procLoadavg{procFile{path: "/proc/loadavg", single: true}}).Avg, Counts: cachedCounts(cpu.CountsWithContext, time.Now, countsTTL)}
 }
 
 // Name implements Collector.

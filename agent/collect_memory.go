@@ -19,7 +19,7 @@ type MemoryCollector struct {
 
 // NewMemoryCollector returns a MemoryCollector reading the host.
 func NewMemoryCollector() *MemoryCollector {
-	return &MemoryCollector{Virtual: mem.VirtualMemoryWithContext}
+	return &MemoryCollector{Virtual: newProcMeminfo("/proc/meminfo").VirtualMemory}
 }
 
 // Name implements Collector.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -104,6 +105,7 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 // splitting. It is used from one goroutine (Collector contract).
 type procNetDev struct {
 	path string
+	f    *os.File // kept open, re-read from offset 0 (readProcFile)
 	buf  []byte
 }
 
@@ -113,7 +115,7 @@ func (p *procNetDev) IOCounters(_ context.Context, pernic bool) ([]net.IOCounter
 	if !pernic {
 		return nil, errors.New("procNetDev: only per-interface counters are supported")
 	}
-	b, err := readFileReuse(p.path, &p.buf)
+	b, err := readProcFile(p.path, false, &p.f, &p.buf)
 	if err != nil {
 		return nil, err
 	}
@@ -152,14 +154,7 @@ func parseNetDev(b []byte) ([]net.IOCountersStat, error) {
 		if len(name) == 0 {
 			continue
 		}
-		n := 0
-		for _, f := range bytes.Fields(line[sep+1:]) {
-			if n == len(fields) {
-				break
-			}
-			fields[n] = f
-			n++
-		}
+		n := fieldsInto(line[sep+1:], fields[:])
 		if n < len(fields) {
 			continue
 		}

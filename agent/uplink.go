@@ -347,12 +347,31 @@ type uplinkTick struct{}
 // uplinkActor owns one master's uplinkCore: it sends reports handed over by
 // the agent actor, resends on a ticker and applies acks from the master.
 type uplinkActor struct {
+	// mu guards core: the actor's messages (acks, resend ticks) and push,
+	// called by the agent's collectors, take turns. Sends to the master
+	// happen under it, so they leave in the order the core made them.
+	mu     sync.Mutex
 	core   *uplinkCore
 	target *actor.PID
 	tick   time.Duration
 	pub    *statsSlot
 	rep    actor.SendRepeater
 	hasRep bool
+	// eng and self send pushed reports from the caller's goroutine, with
+	// this actor as the sender (the master acks to it).
+	eng  *actor.Engine
+	self *actor.PID
+}
+
+// push queues r and sends it to the master now, from the caller's
+// goroutine (no hand-off to the uplink's inbox).
+func (u *uplinkActor) push(r *model.Report) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if msg := u.core.push(r, time.Now()); msg != nil {
+		u.eng.SendWithSender(u.target, msg, u.self)
+	}
+	u.pub.set(u.core.stats)
 }
 
 // statsSlot publishes one uplink's stats to Agent.Stats without messaging.
@@ -366,6 +385,8 @@ func (s *statsSlot) get() UplinkStats  { s.mu.Lock(); defer s.mu.Unlock(); retur
 
 // Receive implements actor.Receiver.
 func (u *uplinkActor) Receive(c *actor.Context) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	now := time.Now()
 	switch m := c.Message().(type) {
 	case actor.Started:

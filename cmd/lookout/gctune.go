@@ -11,6 +11,10 @@ import (
 // lookout-agent; BENCHMARKS.md has the measurements).
 const agentGCPercent = agent.GCPercent
 
-// tuneAgentGC applies agentGCPercent unless GOGC is set (agent.TuneGC). It
+// tuneAgentGC applies agentGCPercent unless GOGC is set (agent.TuneGC),
+// and the agent's GOMAXPROCS unless GOMAXPROCS is set (agent.TuneProcs). It
 // returns the GOGC value in force afterwards.
-func tuneAgentGC(log *slog.Logger) int { return agent.TuneGC(log) }
+func tuneAgentGC(log *slog.Logger) int {
+	agent.TuneProcs(log)
+	return agent.TuneGC(log)
+}

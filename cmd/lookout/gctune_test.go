@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -13,6 +14,8 @@ import (
 func TestTuneAgentGC(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(orig) })
+	procs := runtime.GOMAXPROCS(0) // tuneAgentGC also sets the agent's GOMAXPROCS
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tests := []struct {
 		name    string
