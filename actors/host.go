@@ -136,42 +136,66 @@ func (h *host) load() {
 		h.st.Agent = h.name // usually the same: keep one string
 	}
 	// The host state is saved on state changes only, but ingest commits the
-	// agent's last applied seq with every batch: after a crash that is the
-	// truth for last_seq.
+	// newest report's seq and arrival with every batch (nsHostLast; the
+	// legacy nsSeq and nsSeen keys of older versions too): after a crash
+	// that is the truth for last_seq and last_seen.
+	var lv store.LastValues
+	if ok, err := h.cfg.Store.Get(nsHostLast, h.name, &lv); err != nil {
+		h.cfg.Log.Warn("host: skipping unreadable last values", "host", h.name, "err", err)
+		lv = store.LastValues{}
+	} else if ok {
+		if h.st.Agent != "" && lv.Agent == h.st.Agent && lv.Seq > h.st.LastSeq {
+			h.st.LastSeq = lv.Seq
+		}
+		if seen := time.Unix(0, lv.Seen); seen.After(h.st.LastSeen) {
+			h.st.LastSeen = seen
+		}
+	}
 	if h.st.Agent != "" {
 		var seq uint64
 		if ok, err := h.cfg.Store.Get(nsSeq, h.st.Agent, &seq); err == nil && ok && seq > h.st.LastSeq {
 			h.st.LastSeq = seq
 		}
 	}
-	// Likewise LastSeen: ingest commits it with every batch.
 	var seen time.Time
 	if ok, err := h.cfg.Store.Get(nsSeen, h.name, &seen); err == nil && ok && seen.After(h.st.LastSeen) {
 		h.st.LastSeen = seen
 	}
-	h.loadLast()
+	h.loadLast(lv.Samples)
 }
 
-// loadLast loads the host's last values: the per-resource keys ingest
-// writes (nsLastRes), then the legacy per-unit keys (nsLast, written
-// before) of resources that have no per-resource key yet. Legacy keys of a
-// resource that has one are stale and are deleted.
-func (h *host) loadLast() {
-	resources := map[string]bool{} // service.resource with a per-resource key
+// loadLast loads the host's last values: cur (from the nsHostLast key
+// ingest writes), then the legacy per-resource keys (nsLastRes) of
+// resources cur lacks, then the legacy per-unit keys (nsLast) of resources
+// neither has. Legacy keys of a resource a newer key has are stale and are
+// deleted.
+func (h *host) loadLast(cur []model.Sample) {
+	newer := map[string]bool{} // service.resource in cur
+	for _, s := range cur {
+		newer[s.Service+"."+s.Resource] = true
+		h.samples.set(s)
+	}
+	var staleRes []string
+	resources := map[string]bool{} // service.resource with a legacy per-resource key
 	err := h.cfg.Store.List(nsLastRes, h.name+"|", func(key string, raw []byte) error {
+		res := key[len(h.name)+1:]
+		if newer[res] {
+			staleRes = append(staleRes, key)
+			return nil
+		}
 		var ss []model.Sample
 		if err := store.Decode(raw, &ss); err != nil {
 			h.cfg.Log.Warn("host: skipping unreadable last values", "host", h.name, "key", key, "err", err)
 			return nil
 		}
-		resources[key[len(h.name)+1:]] = true
+		resources[res] = true
 		for _, s := range ss {
 			h.samples.set(s)
 		}
 		return nil
 	})
 	if err != nil {
-		h.cfg.Log.Error("host: loading last values", "host", h.name, "err", err)
+		h.cfg.Log.Error("host: loading legacy per-resource last values", "host", h.name, "err", err)
 	}
 	var stale []string
 	err = h.cfg.Store.List(nsLast, h.name+"|", func(key string, raw []byte) error {
@@ -180,7 +204,7 @@ func (h *host) loadLast() {
 			h.cfg.Log.Warn("host: skipping an unreadable legacy last value", "host", h.name, "key", key, "err", err)
 			return nil
 		}
-		if resources[s.Service+"."+s.Resource] {
+		if resources[s.Service+"."+s.Resource] || newer[s.Service+"."+s.Resource] {
 			stale = append(stale, key)
 			return nil
 		}
@@ -190,13 +214,16 @@ func (h *host) loadLast() {
 	if err != nil {
 		h.cfg.Log.Error("host: loading legacy last values", "host", h.name, "err", err)
 	}
-	if len(stale) > 0 {
+	if len(stale)+len(staleRes) > 0 {
 		b := h.cfg.Store.Batch()
 		for _, k := range stale {
 			b.Delete(nsLast, k)
 		}
+		for _, k := range staleRes {
+			b.Delete(nsLastRes, k)
+		}
 		if err := b.Commit(false); err != nil {
-			h.cfg.Log.Warn("host: deleting superseded legacy last values", "host", h.name, "keys", len(stale), "err", err)
+			h.cfg.Log.Warn("host: deleting superseded legacy last values", "host", h.name, "keys", len(stale)+len(staleRes), "err", err)
 		}
 	}
 }

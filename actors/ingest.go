@@ -22,10 +22,11 @@ import (
 
 // Namespaces in the store used by the master actors.
 const (
-	nsSeq      = "seq"      // agent -> last applied seq
-	nsSeen     = "seen"     // host -> when its newest committed report arrived
+	nsHostLast = "hlast"    // host -> store.LastValues: its last values, agent, seq and arrival of its newest report
+	nsSeq      = "seq"      // legacy (read only): agent -> last applied seq
+	nsSeen     = "seen"     // legacy (read only): host -> when its newest committed report arrived
 	nsLast     = "last"     // legacy (read only): host|service.resource:unit -> model.Sample
-	nsLastRes  = "lastres"  // host|service.resource -> []model.Sample: one report's units of that resource
+	nsLastRes  = "lastres"  // legacy (read only): host|service.resource -> []model.Sample: one report's units of that resource
 	nsHost     = "host"     // host -> hostState
 	nsAlarm    = "alarm"    // host|rule|series|attr -> rules.Alarm
 	nsRule     = "rule"     // name -> model.RuleInfo (runtime rules)
@@ -105,8 +106,13 @@ type bucket struct {
 // seq), commits them to the store in groups and only then acks and
 // forwards them to host actors.
 type ingest struct {
-	cfg     IngestConfig
-	last    map[string]uint64 // agent -> last applied seq
+	cfg  IngestConfig
+	last map[string]uint64 // agent -> last applied seq
+	// stored is, per host, resourceSetHash of the samples of its committed
+	// nsHostLast key (absent: unknown, e.g. after a restart). A host whose
+	// newest report in a batch has the same resources overwrites the key
+	// with that report's samples without reading it first.
+	stored  map[string]uint64
 	senders map[string]*actor.PID
 	buckets map[string]*bucket
 	pending []pendingReport
@@ -347,7 +353,7 @@ func newIngest(cfg IngestConfig) actor.Producer {
 		if cfg.FlushDelay == 0 {
 			cfg.FlushDelay = DefaultFlushDelay
 		}
-		return &ingest{cfg: cfg, last: map[string]uint64{}, senders: map[string]*actor.PID{},
+		return &ingest{cfg: cfg, last: map[string]uint64{}, stored: map[string]uint64{}, senders: map[string]*actor.PID{},
 			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{}, gapAcked: map[string]time.Time{},
 			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
 	}
@@ -364,6 +370,24 @@ func (in *ingest) Receive(c *actor.Context) {
 				return err
 			}
 			in.last[key] = seq
+			return nil
+		})
+		if err != nil {
+			in.cfg.Log.Error("ingest: loading legacy agent sequence numbers", "err", err)
+		}
+		// Each host's key holds the seq of its newest report: an agent's
+		// last applied seq is the highest over its hosts (and legacy keys).
+		err = in.cfg.Store.List(nsHostLast, "", func(key string, raw []byte) error {
+			var lv struct {
+				Agent string `msgpack:"a"`
+				Seq   uint64 `msgpack:"q"`
+			}
+			if err := store.Decode(raw, &lv); err != nil {
+				return fmt.Errorf("host %q: %w", key, err)
+			}
+			if lv.Agent != "" && lv.Seq > in.last[lv.Agent] {
+				in.last[lv.Agent] = lv.Seq
+			}
 			return nil
 		})
 		if err != nil {
@@ -628,60 +652,52 @@ func (in *ingest) flush(c *actor.Context) {
 	batch, newLast := in.pending, in.pendingSeq
 	in.pending, in.pendingSeq = nil, nil
 	b := in.cfg.Store.Batch()
-	// Last values: one key per (host, service.resource) holding the units
-	// of that resource in the newest report of the batch that has any, so a
-	// report of 4 resources costs 4 keys whatever its unit count, and a
-	// host sending a batch of reports costs that once.
-	groups := map[string][]model.Sample{}
-	for _, p := range batch {
-		r := p.r
-		var mine map[string]bool // groups this report replaced already
-		for _, s := range r.Samples {
-			k := lastResKey(r.Host, s)
-			if !mine[k] {
-				if mine == nil {
-					mine = map[string]bool{}
-				}
-				mine[k] = true
-				groups[k] = nil
-			}
-			groups[k] = append(groups[k], s)
-		}
+	// One key per host (nsHostLast): its newest report's agent, seq and
+	// arrival, and its last values: per service.resource, the units of the
+	// newest report that has that resource, merged with the stored key's
+	// resources the batch did not carry.
+	type hostBatch struct {
+		newest int    // index in batch of the host's newest report
+		hash   uint64 // resourceSetHash of its samples
+		same   bool   // every report of the host has the stored key's resources
 	}
+	hosts := make(map[string]hostBatch, len(batch))
+	for i, p := range batch {
+		h := resourceSetHash(p.r.Samples)
+		known, ok := in.stored[p.r.Host]
+		hb, seen := hosts[p.r.Host]
+		hosts[p.r.Host] = hostBatch{newest: i, hash: h, same: ok && known == h && (!seen || hb.same)}
+	}
+	put := make(map[string]uint64, len(hosts)) // host -> resource set hash written
 	var err error
-	for k, ss := range groups {
-		if err = b.Put(nsLastRes, k, ss); err != nil {
+	for host, hb := range hosts {
+		p := batch[hb.newest]
+		lv := store.LastValues{Agent: p.r.Agent, Seq: p.r.Seq, Seen: p.at.UnixNano(), Samples: p.r.Samples}
+		h := hb.hash
+		if !hb.same {
+			// Resources changed (or unknown since a restart): merge with
+			// the older reports of the batch and what is stored.
+			lv.Samples = in.mergeLast(host, batch, hb.newest)
+			h = resourceSetHash(lv.Samples)
+		}
+		if err = b.Put(nsHostLast, host, &lv); err != nil {
 			break
 		}
-	}
-	if err == nil {
-		for agent, seq := range newLast {
-			if err = b.Put(nsSeq, agent, seq); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil {
-		// When each host was last heard, so a restarted master knows how
-		// long a silent host has really been silent (one key per host).
-		seen := map[string]time.Time{}
-		for _, p := range batch {
-			seen[p.r.Host] = p.at
-		}
-		for host, t := range seen {
-			if err = b.Put(nsSeen, host, t); err != nil {
-				break
-			}
-		}
+		put[host] = h
 	}
 	if err == nil {
 		err = b.Commit(false)
 	}
 	if err != nil {
 		// Nothing is acked: the agents resend and nothing accepted is lost.
+		// What was stored is unknown now: read it again next time.
+		clear(in.stored)
 		in.stats.StoreErrors++
 		in.cfg.Log.Error("ingest: committing reports failed; not acking", "reports", len(batch), "err", err)
 		return
+	}
+	for host, h := range put {
+		in.stored[host] = h
 	}
 	for agent, seq := range newLast {
 		in.last[agent] = seq
@@ -709,9 +725,69 @@ func (in *ingest) flush(c *actor.Context) {
 	c.Send(in.cfg.Hosts, fwd)
 }
 
-// lastResKey is the nsLastRes key of sample s of host.
-func lastResKey(host string, s model.Sample) string {
-	return host + "|" + s.Service + "." + s.Resource
+// mergeLast is the last values to store for host after batch, whose
+// newest report of host is batch[newest]: per service.resource the units of
+// the newest report of host that has it, then the stored key's resources
+// that no report of host in the batch carried.
+func (in *ingest) mergeLast(host string, batch []pendingReport, newest int) []model.Sample {
+	var out []model.Sample
+	have := map[string]bool{} // service.resource already in out
+	for i := newest; i >= 0; i-- {
+		r := batch[i].r
+		if r.Host != host {
+			continue
+		}
+		var mine map[string]bool // resources this report adds
+		for _, s := range r.Samples {
+			k := s.Service + "." + s.Resource
+			if have[k] && !mine[k] {
+				continue // a newer report of this batch has it
+			}
+			if mine == nil {
+				mine = map[string]bool{}
+			}
+			mine[k] = true
+			out = append(out, s)
+		}
+		for k := range mine {
+			have[k] = true
+		}
+	}
+	var old store.LastValues
+	if _, err := in.cfg.Store.Get(nsHostLast, host, &old); err != nil {
+		// An unreadable key must not block the ingest (the batch would
+		// never commit): it is overwritten with the batch's resources.
+		in.logLimited("hlast:"+host, "ingest: stored last values unreadable; replacing them", "host", host, "err", err)
+		old = store.LastValues{}
+	}
+	for _, s := range old.Samples {
+		if !have[s.Service+"."+s.Resource] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// resourceSetHash identifies the set of service.resource names of ss (a
+// sum of per-resource FNV-1a hashes, so the order does not matter; units of
+// one resource are adjacent in a report and counted once).
+func resourceSetHash(ss []model.Sample) uint64 {
+	var sum uint64
+	for i := range ss {
+		if i > 0 && ss[i].Service == ss[i-1].Service && ss[i].Resource == ss[i-1].Resource {
+			continue
+		}
+		h := uint64(14695981039346656037)
+		for j := 0; j < len(ss[i].Service); j++ {
+			h = (h ^ uint64(ss[i].Service[j])) * 1099511628211
+		}
+		h = (h ^ '.') * 1099511628211
+		for j := 0; j < len(ss[i].Resource); j++ {
+			h = (h ^ uint64(ss[i].Resource[j])) * 1099511628211
+		}
+		sum += h
+	}
+	return sum
 }
 
 // sanitize validates names and bounds in a report and drops non-finite

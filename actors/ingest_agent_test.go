@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"github.com/lookout-mon/lookout/store"
 	"testing"
 	"time"
 
@@ -54,10 +55,11 @@ func TestRealAgentSessionAcrossMasterRestart(t *testing.T) {
 	ag.Stop()
 	var last uint64
 	waitFor(t, "the master's last seq to settle", func() bool {
-		var cur uint64
-		if _, err := h.st.Get(nsSeq, "agent1", &cur); err != nil {
+		var lv store.LastValues
+		if _, err := h.st.Get(nsHostLast, "web1", &lv); err != nil {
 			t.Fatal(err)
 		}
+		cur := lv.Seq
 		settled := cur == last && cur > 0
 		last = cur
 		time.Sleep(100 * time.Millisecond)

@@ -162,8 +162,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	<-genDone
 
 	// Drain: let the master ack what is in flight and deliver open alarms.
+	// The agents keep resending meanwhile, like real ones (every
+	// simResendAfter/4, their resend tick).
 	deadline := time.Now().Add(5 * time.Second)
+	lastResend := time.Now()
 	for time.Now().Before(deadline) && (gen.Unacked() > 0 || sink.Stats().Open > 0) {
+		if time.Since(lastResend) >= simResendAfter/4 {
+			lastResend = time.Now()
+			gen.ResendDue()
+		}
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return nil, err
 		}

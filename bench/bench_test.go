@@ -397,3 +397,81 @@ func TestSimAgentBadSession(t *testing.T) {
 		t.Fatal("no new hello right after the session was lost")
 	}
 }
+
+// TestSimAgentResendBackoff: the simulated agents follow the real uplink's
+// resend rules (agent/uplink.go uplinkCore): nothing before max(backoff,
+// 3x srtt); a round without progress doubles the backoff (up to 8 s) and
+// halves the window (down to 20); progress resets both; an ack below the
+// oldest unacked report while backed off makes it due at once.
+func TestSimAgentResendBackoff(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	newAgent := func(n int) *simAgent {
+		a := &simAgent{name: "s", gen: &Generator{}, backoff: simResendAfter, batch: simResendBatch}
+		for i := range n {
+			a.unacked = append(a.unacked, simPending{seq: uint64(i + 1), msg: &anypb.Any{}, sent: t0})
+		}
+		return a
+	}
+	type step struct {
+		acks    []uint64      // acks applied first
+		at      time.Duration // since t0
+		want    int           // reports due
+		backoff time.Duration // after the step
+		batch   int
+	}
+	tests := []struct {
+		name   string
+		queued int
+		srtt   time.Duration
+		steps  []step
+	}{
+		{"not before the timeout", 5, 0, []step{
+			{at: time.Second, want: 0, backoff: 2 * time.Second, batch: 200},
+			{at: 2 * time.Second, want: 5, backoff: 2 * time.Second, batch: 200},
+			{at: 3 * time.Second, want: 0, backoff: 2 * time.Second, batch: 200},
+		}},
+		{"3x srtt when larger", 5, time.Second, []step{
+			{at: 2 * time.Second, want: 0, backoff: 2 * time.Second, batch: 200},
+			{at: 3 * time.Second, want: 5, backoff: 2 * time.Second, batch: 200},
+		}},
+		{"no progress: back off, shrink the window", 1000, 0, []step{
+			{at: 2 * time.Second, want: 200, backoff: 2 * time.Second, batch: 200},
+			{at: 4 * time.Second, want: 100, backoff: 4 * time.Second, batch: 100},
+			{at: 6 * time.Second, want: 0, backoff: 4 * time.Second, batch: 100},
+			{at: 8 * time.Second, want: 50, backoff: 8 * time.Second, batch: 50},
+			{at: 16 * time.Second, want: 25, backoff: 8 * time.Second, batch: 25},
+			{at: 24 * time.Second, want: 20, backoff: 8 * time.Second, batch: 20},
+			{at: 32 * time.Second, want: 20, backoff: 8 * time.Second, batch: 20},
+		}},
+		{"progress resets", 1000, 0, []step{
+			{at: 2 * time.Second, want: 200, backoff: 2 * time.Second, batch: 200},
+			{at: 4 * time.Second, want: 100, backoff: 4 * time.Second, batch: 100},
+			{acks: []uint64{10}, at: 4*time.Second + time.Millisecond, want: 0, backoff: 4 * time.Second, batch: 100},
+			{at: 8 * time.Second, want: 200, backoff: 2 * time.Second, batch: 200},
+		}},
+		{"ack below the oldest while backed off: due at once", 1000, 0, []step{
+			{at: 2 * time.Second, want: 200, backoff: 2 * time.Second, batch: 200},
+			{at: 4 * time.Second, want: 100, backoff: 4 * time.Second, batch: 100},
+			{acks: []uint64{0}, at: 5 * time.Second, want: 200, backoff: 2 * time.Second, batch: 200},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAgent(tt.queued)
+			a.srtt = tt.srtt
+			for i, s := range tt.steps {
+				for _, seq := range s.acks {
+					a.ack(seq, at(s.at))
+				}
+				a.mu.Lock()
+				got := len(a.dueLocked(at(s.at)))
+				a.mu.Unlock()
+				if got != s.want || a.backoff != s.backoff || a.batch != s.batch {
+					t.Fatalf("step %d at %v: %d due, backoff %v, window %d; want %d, %v, %d",
+						i, s.at, got, a.backoff, a.batch, s.want, s.backoff, s.batch)
+				}
+			}
+		})
+	}
+}

@@ -24,7 +24,11 @@ import (
 const (
 	simOutbox      = 1000            // unacked reports kept per simulated agent, as the real uplink
 	simResendAfter = 2 * time.Second // as agent.DefaultResendAfter
-	simResendBatch = 50
+	// Resend congestion control, as agent/uplink.go's uplinkCore (resendBatch,
+	// minResendBatch, maxResendBackoff).
+	simResendBatch    = 200
+	simMinResendBatch = 20
+	simMaxBackoff     = 8 * time.Second
 	// Threshold is the value the bench rule alarms above; normal reports stay
 	// below it, crossing reports go to 2x.
 	Threshold = 1000
@@ -57,6 +61,19 @@ type simAgent struct {
 	sess    *wire.Session
 	pend    *wire.PendingHello
 	helloAt time.Time
+
+	// Resend congestion control, the rules of agent/uplink.go's uplinkCore
+	// (reimplemented: that code is unexported): resend no sooner than
+	// max(backoff, 3x the smoothed ack round trip) after the oldest unacked
+	// report was last sent; a resend round that starts again at the same
+	// oldest report (no progress) doubles backoff up to simMaxBackoff and
+	// halves the window down to simMinResendBatch; progress resets both;
+	// while backed off, an ack below the oldest unacked report makes it due
+	// at once with a full window.
+	backoff    time.Duration
+	batch      int
+	srtt       time.Duration // smoothed ack round trip
+	lastOldest uint64        // first seq of the previous resend round
 }
 
 // simHelloRetry is how long a simulated agent waits for a Welcome before
@@ -137,7 +154,7 @@ func NewGenerator(masterAddr string, n, engines, values int, prefix string, log 
 		}
 		en := g.engines[i%len(g.engines)]
 		a := &simAgent{name: prefix + strconv.Itoa(i), key: priv, pub: pub, gen: g, eng: en,
-			rng: rand.New(rand.NewPCG(uint64(i), 42))}
+			rng: rand.New(rand.NewPCG(uint64(i), 42)), backoff: simResendAfter, batch: simResendBatch}
 		en.agents[a.name] = a
 		g.agents = append(g.agents, a)
 	}
@@ -189,7 +206,7 @@ func (g *Generator) Unacked() int {
 
 // Run sends one report per agent every interval until ctx ends; agents
 // start at random offsets within the first interval. Unacked reports are
-// resent after 2 s, in order, like the real uplink.
+// resent in order with the real uplink's congestion control (see simAgent).
 func (g *Generator) Run(ctx context.Context, interval time.Duration) {
 	var wg sync.WaitGroup
 	for i, a := range g.agents {
@@ -221,6 +238,16 @@ func (g *Generator) Run(ctx context.Context, interval time.Duration) {
 		}()
 	}
 	wg.Wait()
+}
+
+// ResendDue runs one resend pass over every agent, as Run does every
+// simResendAfter/4 (the real uplink's resend tick): for draining after Run
+// returned, since real agents keep resending after their last report.
+func (g *Generator) ResendDue() {
+	now := time.Now()
+	for _, a := range g.agents {
+		a.resend(now)
+	}
 }
 
 // Report builds agent-style report number seq for host with values values;
@@ -366,15 +393,34 @@ func (a *simAgent) badSession(id uint64) {
 	}
 }
 
-// resend re-sends, in seq order, unacked reports older than simResendAfter.
+// resend re-sends the reports due (see due).
 func (a *simAgent) resend(now time.Time) {
 	a.mu.Lock()
-	var due []*anypb.Any
-	for i := range a.unacked {
+	due := a.dueLocked(now)
+	a.mu.Unlock()
+	for _, m := range due {
+		a.gen.resent.Add(1)
+		a.eng.e.SendWithSender(a.gen.target, m, a.eng.ackPID)
+	}
+}
+
+// dueLocked returns, in seq order, at most a window of unacked reports
+// once the oldest was last sent max(backoff, 3*srtt) ago, and marks them
+// sent now (uplinkCore.resend). a.mu must be held.
+func (a *simAgent) dueLocked(now time.Time) []*anypb.Any {
+	if len(a.unacked) == 0 || now.Sub(a.unacked[0].sent) < max(a.backoff, 3*a.srtt) {
+		return nil
+	}
+	if a.unacked[0].seq == a.lastOldest {
+		a.backoff = min(2*a.backoff, simMaxBackoff)
+		a.batch = max(a.batch/2, simMinResendBatch)
+	} else {
+		a.backoff, a.batch = simResendAfter, simResendBatch
+	}
+	a.lastOldest = a.unacked[0].seq
+	due := make([]*anypb.Any, 0, min(a.batch, len(a.unacked)))
+	for i := range min(a.batch, len(a.unacked)) {
 		p := &a.unacked[i]
-		if now.Sub(p.sent) < simResendAfter || len(due) >= simResendBatch {
-			continue
-		}
 		p.sent = now
 		if p.msg == nil {
 			p.msg = a.resign(p.seq)
@@ -384,18 +430,30 @@ func (a *simAgent) resend(now time.Time) {
 		}
 		due = append(due, p.msg)
 	}
-	a.mu.Unlock()
-	for _, m := range due {
-		a.gen.resent.Add(1)
-		a.eng.e.SendWithSender(a.gen.target, m, a.eng.ackPID)
-	}
+	return due
 }
 
-func (a *simAgent) ack(seq uint64) {
+// ack applies an acknowledgement of everything up to seq: the round trip
+// of report seq feeds srtt, and an ack below the oldest unacked report
+// while backed off (the master lost reports) makes it due at once, as in
+// uplinkCore.ack.
+func (a *simAgent) ack(seq uint64, now time.Time) {
 	a.mu.Lock()
 	n := 0
 	for n < len(a.unacked) && a.unacked[n].seq <= seq {
 		n++
+	}
+	if n > 0 && a.unacked[n-1].seq == seq {
+		rtt := now.Sub(a.unacked[n-1].sent)
+		if a.srtt == 0 {
+			a.srtt = rtt
+		} else {
+			a.srtt = (7*a.srtt + rtt) / 8
+		}
+	}
+	if len(a.unacked) > 0 && seq < a.unacked[0].seq && a.backoff > simResendAfter {
+		a.backoff, a.batch, a.lastOldest = simResendAfter, simResendBatch, 0
+		a.unacked[0].sent = time.Time{}
 	}
 	a.unacked = a.unacked[n:]
 	a.mu.Unlock()
@@ -461,7 +519,7 @@ func (en *engine) receive(c *actor.Context) {
 		a.gen.rejects.Add(1)
 		return
 	}
-	a.ack(ack.Seq)
+	a.ack(ack.Seq, time.Now())
 }
 
 // Stop shuts the engines down.

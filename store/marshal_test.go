@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -44,6 +45,14 @@ func TestMarshalMatchesReflection(t *testing.T) {
 		{"uint64 max", uint64(math.MaxUint64), true},
 		{"uint64 small", uint64(7), true},
 		{"other type", "fallback", true},
+		{"last values zero", &LastValues{}, true},
+		{"last values empty samples", &LastValues{Agent: "a", Samples: []model.Sample{}}, true},
+		{"last values", &LastValues{Agent: "web1", Seq: 42, Seen: 1_700_000_000_123_456_789, Samples: many(4, 1)}, true},
+		{"last values max seq, negative seen", &LastValues{Agent: "x", Seq: math.MaxUint64, Seen: -5, Samples: many(1, 1)}, true},
+		{"last values str8 agent", &LastValues{Agent: strings.Repeat("a", 40), Seq: 1}, true},
+		{"last values str16 agent", &LastValues{Agent: strings.Repeat("b", 300), Seq: 1}, true},
+		{"last values str32 agent", &LastValues{Agent: strings.Repeat("c", 70000), Seq: 1}, true},
+		{"last values many values", &LastValues{Agent: "h", Seq: 3, Seen: 9, Samples: many(17, 10)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
