@@ -41,9 +41,15 @@ test: vet test-unit fuzz-smoke test-proc
 # (real master process under load, agent footprint, pipeline and dashboard
 # Go benchmarks); copy them into BENCHMARKS.md with the date and load.
 bench: build
-	{ $(BIN) bench --agents 1000 --interval 250ms --duration 15s; \
-	  $(BIN) bench --agents 100 --interval 1s --duration 15s --agent=false; \
-	  $(GO) test -run '^$$' -bench IngestPipeline -benchtime 30000x ./bench; \
+	{ $(BIN) bench --agents 100  --interval 1s    --duration 15s --agent=false; \
+	  $(BIN) bench --agents 1000 --interval 250ms --duration 15s --agent=false; \
+	  $(BIN) bench --agents 1000 --interval 100ms --duration 15s --agent=false; \
+	  $(BIN) bench --agents 1000 --interval 50ms  --duration 15s --agent=false; \
+	  $(BIN) bench --agents 2000 --interval 2s    --duration 15s --agent=false; \
+	  $(BIN) bench --agents 500  --interval 500ms --duration 15s --agent=false; \
+	  $(BIN) bench --master=false; \
+	  $(GO) test -count=1 -run TestMemoryPerHost -v ./bench; \
+	  $(GO) test -run '^$$' -bench IngestPipeline -benchtime 20000x -count 3 ./bench; \
 	  $(GO) test -run '^$$' -bench 'RenderOverview1000|SSEFanout1000' -benchmem ./web; } > bench.out.md
 
 clean:
