@@ -5,8 +5,9 @@
 // (raw points plus 1m and 1h min/avg/max rollups, each with its own
 // retention) and the up/down history (downtimes).
 //
-// Badger is tuned for a small machine (16 MiB memtables, 32 MiB block cache,
-// 64 MiB value-log files), without conflict detection (no transaction
+// Badger is tuned for a small machine (8 MiB memtables, 2 MiB base tables,
+// no block compression, 32 MiB block cache, 64 MiB value-log files; see
+// Open for why), without conflict detection (no transaction
 // relies on it) and with SyncWrites=false: a commit that
 // returned survives kill -9 of the process (the memtable WAL is an mmapped
 // file in the page cache). PutSync and Batch.Commit(true) also fsync, for the
@@ -35,6 +36,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"golang.org/x/sys/unix"
 )
 
@@ -166,13 +168,28 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s.setSpace(free)
 
+	// Memory under write load is mostly badger's table builders, not the
+	// memtables: a builder holds the whole table it builds in Go-heap
+	// buffers that double as they fill (a memtable flush builds one table
+	// of about a memtable's size, a compaction several of up to the level's
+	// table size in parallel), snappy adds an output buffer per block, and
+	// badger pools up to 8 builder allocators with all their buffers. At
+	// 10,000 reports/s the heap profile had 232 MiB of them with 16 MiB
+	// memtables, 4 MiB base tables and snappy. Halving both sizes and
+	// writing blocks uncompressed cut the master's RSS at the end of
+	// `lookout bench --agents 1000 --interval 100ms` from ~430 to ~300 MiB
+	// (BENCHMARKS.md) for ~5 us more CPU per report (twice as many
+	// memtable flushes). The memtable size also bounds one transaction
+	// (15%, ~1.2 MiB here: an atomic Batch beyond it fails with
+	// ErrTxnTooBig), and must stay above the 1 MiB value threshold.
 	bo := badger.DefaultOptions(dir).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
-		WithBaseTableSize(4 << 20).
+		WithBaseTableSize(2 << 20).
+		WithCompression(options.None).
 		WithNumLevelZeroTables(3).
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
