@@ -680,7 +680,19 @@ func (in *ingest) flush(c *actor.Context) {
 			lv.Samples = in.mergeLast(host, batch, hb.newest)
 			h = resourceSetHash(lv.Samples)
 		}
-		if err = b.Put(nsHostLast, host, &lv); err != nil {
+		err = b.Put(nsHostLast, host, &lv)
+		if errors.Is(err, store.ErrBatchFull) && b.Len() > 0 {
+			// Big reports can fill one badger transaction. Each host's key
+			// stands alone and nothing is acked before every part has
+			// committed (a crash between parts only makes agents resend
+			// what was stored already: duplicates), so commit this part
+			// and go on in a new one.
+			if err = b.Commit(false); err == nil {
+				b = in.cfg.Store.Batch()
+				err = b.Put(nsHostLast, host, &lv)
+			}
+		}
+		if err != nil {
 			break
 		}
 		put[host] = h
@@ -688,6 +700,7 @@ func (in *ingest) flush(c *actor.Context) {
 	if err == nil {
 		err = b.Commit(false)
 	}
+	b.Discard() // a no-op after Commit
 	if err != nil {
 		// Nothing is acked: the agents resend and nothing accepted is lost.
 		// What was stored is unknown now: read it again next time.

@@ -2,11 +2,13 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/store"
 	"github.com/lookout-mon/lookout/wire"
 )
 
@@ -24,5 +26,34 @@ func TestIngestLateVerifierResult(t *testing.T) {
 	st := stats(t, h)
 	if st.Overloaded != 0 || st.Accepted != 1 {
 		t.Fatalf("after a late verifier result: accepted %d, overloaded %d; want 1 and 0", st.Accepted, st.Overloaded)
+	}
+}
+
+// TestIngestBatchOfBigReports: a burst of big reports from many hosts can
+// fill one badger transaction (about 1.2 MiB with 8 MiB memtables); the
+// ingest then commits in parts instead of failing the batch, which no
+// resend could ever get through if the same reports kept arriving together.
+func TestIngestBatchOfBigReports(t *testing.T) {
+	h := newHarness(t, func(o *MasterOptions) { o.RateBurst = 10000 })
+	const reports = 300
+	for seq := uint64(1); seq <= reports; seq++ {
+		samples := make([]model.Sample, 60)
+		for i := range samples {
+			v := make(map[string]float64, 10)
+			for j := range 10 {
+				v[fmt.Sprintf("attribute_number_%02d", j)] = float64(seq*100 + uint64(j))
+			}
+			samples[i] = model.Sample{Service: "machine", Resource: "disk", Unit: fmt.Sprintf("/mnt/volume-%03d", i), Values: v}
+		}
+		h.send(model.Report{Seq: seq, Host: fmt.Sprintf("big-%03d", seq), Samples: samples})
+	}
+	h.waitAck(reports)
+	st := stats(t, h)
+	if st.StoreErrors != 0 || st.Accepted != reports {
+		t.Fatalf("accepted %d of %d, %d store errors", st.Accepted, reports, st.StoreErrors)
+	}
+	var lv store.LastValues
+	if ok, err := h.st.Get(nsHostLast, "big-150", &lv); err != nil || !ok || lv.Seq != 150 || len(lv.Samples) != 60 {
+		t.Fatalf("stored last values of big-150: %v, %v, seq %d, %d samples", ok, err, lv.Seq, len(lv.Samples))
 	}
 }

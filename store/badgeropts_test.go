@@ -72,3 +72,44 @@ func TestBatchCapacity(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchFullContinues: ErrBatchFull leaves the batch usable, so a caller
+// that needs no atomicity across its writes commits what fits and goes on
+// in a new batch; every write arrives.
+func TestBatchFullContinues(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	const hosts = 5000
+	b := s.Batch()
+	parts := 1
+	for i := 0; i < hosts; i++ {
+		host := fmt.Sprintf("full-host-%05d", i)
+		err := b.Put("hostlast", host, agentLike(host))
+		if errors.Is(err, ErrBatchFull) {
+			if !errors.Is(err, badger.ErrTxnTooBig) {
+				t.Fatalf("ErrBatchFull should wrap badger's ErrTxnTooBig: %v", err)
+			}
+			if err := b.Commit(false); err != nil {
+				t.Fatalf("commit of a full batch (part %d): %v", parts, err)
+			}
+			b, parts = s.Batch(), parts+1
+			err = b.Put("hostlast", host, agentLike(host))
+		}
+		if err != nil {
+			t.Fatalf("put %s: %v", host, err)
+		}
+	}
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	if parts < 2 {
+		t.Fatalf("%d hosts fit in one transaction; the test needs more to fill one", hosts)
+	}
+	for _, i := range []int{0, hosts / 2, hosts - 1} {
+		var got LastValues
+		host := fmt.Sprintf("full-host-%05d", i)
+		if ok, err := s.Get("hostlast", host, &got); err != nil || !ok || got.Seq != 123456 {
+			t.Fatalf("Get(%s) = %v, %v, seq %d after %d parts", host, ok, err, got.Seq, parts)
+		}
+	}
+}

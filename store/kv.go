@@ -237,7 +237,8 @@ func (s *Store) Batch() *Batch {
 }
 
 // Put adds a write of v under ns/key. Its error, if any, is also returned
-// by Commit, which then writes nothing.
+// by Commit, which then writes nothing; except ErrBatchFull, which leaves
+// the batch as it was (see ErrBatchFull).
 func (b *Batch) Put(ns, key string, v any) error {
 	if b.err != nil {
 		return b.err
@@ -249,7 +250,7 @@ func (b *Batch) Put(ns, key string, v any) error {
 			err = b.set(badger.NewEntry(k, val))
 		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrBatchFull) {
 		b.err = err
 	}
 	return err
@@ -268,7 +269,7 @@ func (b *Batch) Delete(ns, key string) {
 			b.n++
 		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrBatchFull) {
 		b.err = err
 	}
 }
@@ -286,7 +287,7 @@ func (b *Batch) set(e *badger.Entry) error {
 
 func (b *Batch) wrapTxnErr(err error) error {
 	if errors.Is(err, badger.ErrTxnTooBig) {
-		return fmt.Errorf("store: batch of %d writes too big for one transaction: %w", b.n, err)
+		return fmt.Errorf("%w: %d writes fill one transaction: %w", ErrBatchFull, b.n, err)
 	}
 	return fmt.Errorf("store: batch: %w", err)
 }

@@ -69,6 +69,11 @@ var (
 	ErrDiskFull = errors.New("store: disk almost full, writes refused")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrBatchFull is returned by Batch.Put and Batch.Delete when the write
+	// does not fit in the batch's transaction (about 15% of a memtable).
+	// Unlike other errors it leaves the batch as it was: commit it and put
+	// the rest in a new batch, if the writes need not be atomic together.
+	ErrBatchFull = errors.New("store: batch full")
 )
 
 // Options configures Open. The zero value is valid: every zero field takes
