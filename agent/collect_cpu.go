@@ -163,11 +163,7 @@ func parseProcStat(b []byte, ticksPerSec float64) (per, tot []cpu.TimesStat, err
 	}
 	for len(b) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+		line, b = nextLine(b)
 		if !bytes.HasPrefix(line, []byte("cpu")) {
 			if len(per)+len(tot) > 0 {
 				break // the cpu lines are one block at the top, as gopsutil reads them

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -216,11 +215,7 @@ func parseDiskstats(b []byte, names []string) (map[string]disk.IOCountersStat, e
 	var fields [14][]byte
 	for len(b) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+		line, b = nextLine(b)
 		n := fieldsInto(line, fields[:])
 		if n < len(fields) {
 			continue

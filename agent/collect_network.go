@@ -133,11 +133,7 @@ func parseNetDev(b []byte) ([]net.IOCountersStat, error) {
 	var lines [][]byte
 	for len(b) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+		line, b = nextLine(b)
 		lines = append(lines, line)
 	}
 	if len(lines) < 2 {

@@ -2,9 +2,8 @@ package agent
 
 import (
 	"log/slog"
-	"os"
-	"runtime"
-	"runtime/debug"
+
+	"github.com/lookout-mon/lookout/internal/gctune"
 )
 
 // GCPercent is the GOGC value a standalone agent (`lookout agent`,
@@ -19,17 +18,7 @@ const GCPercent = 25
 // TuneGC applies GCPercent unless GOGC is set (an explicit GOGC, like
 // GOMEMLIMIT, is left as the runtime applied it). It returns the GOGC value
 // in force afterwards.
-func TuneGC(log *slog.Logger) int {
-	if v, ok := os.LookupEnv("GOGC"); ok {
-		cur := debug.SetGCPercent(100)
-		debug.SetGCPercent(cur)
-		log.Debug("agent GC: GOGC from the environment", "GOGC", v, "percent", cur)
-		return cur
-	}
-	debug.SetGCPercent(GCPercent)
-	log.Debug("agent GC tuned", "GOGC", GCPercent)
-	return GCPercent
-}
+func TuneGC(log *slog.Logger) int { return gctune.GCPercent(log, "agent", GCPercent) }
 
 // Procs is the GOMAXPROCS a standalone agent uses when the GOMAXPROCS
 // environment variable is not set. The agent does little work at a time,
@@ -43,13 +32,4 @@ const Procs = 1
 
 // TuneProcs applies Procs unless GOMAXPROCS is set in the environment, and
 // returns the GOMAXPROCS in force afterwards.
-func TuneProcs(log *slog.Logger) int {
-	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
-		cur := runtime.GOMAXPROCS(0)
-		log.Debug("agent GOMAXPROCS from the environment", "GOMAXPROCS", v, "procs", cur)
-		return cur
-	}
-	runtime.GOMAXPROCS(Procs)
-	log.Debug("agent GOMAXPROCS tuned", "procs", Procs)
-	return Procs
-}
+func TuneProcs(log *slog.Logger) int { return gctune.MaxProcs(log, "agent", Procs) }

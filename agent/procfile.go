@@ -154,11 +154,7 @@ func parseMeminfo(b []byte) (m *mem.VirtualMemoryStat, ok bool, err error) {
 	var sreclaimable uint64
 	for len(b) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+		line, b = nextLine(b)
 		c := bytes.IndexByte(line, ':')
 		if c < 0 || bytes.IndexByte(line[c+1:], ':') >= 0 {
 			continue // gopsutil skips lines that do not split in two at ':'
@@ -305,4 +301,13 @@ func pread(f *os.File, p []byte, off int64) (int, error) {
 		return 0, perr
 	}
 	return n, nil
+}
+
+// nextLine splits b at its first newline: the line without it, and the
+// rest (nil after the last line).
+func nextLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"log/slog"
-	"os"
-	"runtime/debug"
+
+	"github.com/lookout-mon/lookout/internal/gctune"
 )
 
 // masterGCPercent is the GOGC value `lookout master` uses when the GOGC
@@ -19,14 +19,4 @@ const masterGCPercent = 50
 // applied it). It returns the GOGC value in force afterwards. Like the
 // agent's, it is meant to run after start-up, whose large one-off
 // allocations are better made under the default.
-func tuneMasterGC(log *slog.Logger) int {
-	if v, ok := os.LookupEnv("GOGC"); ok {
-		cur := debug.SetGCPercent(100)
-		debug.SetGCPercent(cur)
-		log.Debug("master GC: GOGC from the environment", "GOGC", v, "percent", cur)
-		return cur
-	}
-	debug.SetGCPercent(masterGCPercent)
-	log.Debug("master GC tuned", "GOGC", masterGCPercent)
-	return masterGCPercent
-}
+func tuneMasterGC(log *slog.Logger) int { return gctune.GCPercent(log, "master", masterGCPercent) }
