@@ -515,13 +515,19 @@ func (c *IRC) onPrivmsg(cl *girc.Client, e girc.Event) {
 		if !ok {
 			return
 		}
-		line, replyTo, prefix = rest, e.Params[0], e.Source.Name+": "
+		// The nick comes from the server: a hostile one could put control
+		// bytes in it, which must not reach the reply line.
+		line, replyTo, prefix = rest, e.Params[0], Sanitize(e.Source.Name)+": "
 	case girc.ToRFC1459(e.Params[0]) == girc.ToRFC1459(me):
 		line, replyTo = e.Last(), e.Source.Name
 	default:
 		return
 	}
 	from := e.Source.Name + "!" + e.Source.Ident + "@" + e.Source.Host
+	if !girc.IsValidChannel(replyTo) && !girc.IsValidNick(replyTo) {
+		c.log.Warn("irc command with an invalid reply target ignored", "from", Sanitize(from), "target", Sanitize(replyTo))
+		return
+	}
 	if ok, why := c.isAdmin(cl, &e); !ok {
 		c.log.Warn("irc command from non-admin ignored", "from", from, "why", why, "command", Sanitize(truncate(line, 100)))
 		return
