@@ -25,17 +25,25 @@ const testTypeURL = "lookout/pki-test.v1"
 // ago.
 func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
-// startEngine starts a hollywood engine whose remote listens on addr with
-// cfg, exactly as Lookout's engines do.
-func startEngine(t *testing.T, addr string, cfg *tls.Config) *actor.Engine {
+// startEngine starts a hollywood engine whose remote listens with cfg on
+// a free loopback port, exactly as Lookout's engines do, and returns it
+// with its address. A port found free can be taken by another test
+// process before the engine binds it, so that is retried on a new port.
+func startEngine(t *testing.T, cfg *tls.Config) (*actor.Engine, string) {
 	t.Helper()
-	r := remote.New(addr, remote.NewConfig().WithTLS(cfg))
-	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
-	if err != nil {
-		t.Fatalf("start engine on %s: %v", addr, err)
+	for attempt := 1; ; attempt++ {
+		addr := freeAddr(t)
+		r := remote.New(addr, remote.NewConfig().WithTLS(cfg))
+		e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+		if err != nil {
+			if strings.Contains(err.Error(), "address already in use") && attempt < 5 {
+				continue
+			}
+			t.Fatalf("start engine on %s: %v", addr, err)
+		}
+		t.Cleanup(func() { r.Stop().Wait() })
+		return e, addr
 	}
-	t.Cleanup(func() { r.Stop().Wait() })
-	return e
 }
 
 // inbox collects the payloads of *anypb.Any messages an actor received.
@@ -117,9 +125,8 @@ func TestHollywoodMutualTLS(t *testing.T) {
 		t.Skip("starts network engines")
 	}
 	f := newFixture(t)
-	masterAddr, agentAddr := freeAddr(t), freeAddr(t)
-	master := startEngine(t, masterAddr, mustMutualTLS(t, f.master, RoleAgent))
-	agent := startEngine(t, agentAddr, mustMutualTLS(t, f.agent, RoleMaster))
+	master, masterAddr := startEngine(t, mustMutualTLS(t, f.master, RoleAgent))
+	agent, agentAddr := startEngine(t, mustMutualTLS(t, f.agent, RoleMaster))
 	ingest, ingestGot := spawnSink(master, "ingest")
 	uplink, uplinkGot := spawnSink(agent, "uplink")
 
@@ -163,7 +170,7 @@ func TestHollywoodMutualTLS(t *testing.T) {
 
 	// Wrong role: another agent's certificate dialing the agent's ack
 	// listener (which accepts only masters) is rejected.
-	rogue := startEngine(t, freeAddr(t), mustMutualTLS(t, f.agent2, RoleAgent))
+	rogue, _ := startEngine(t, mustMutualTLS(t, f.agent2, RoleAgent))
 	rogue.Send(uplink, msg("forged-ack"))
 
 	// The processes survived and still work on the existing connections...
@@ -173,7 +180,7 @@ func TestHollywoodMutualTLS(t *testing.T) {
 	uplinkGot.waitFor(t, "ack-2")
 	// ...and on new ones: a second master (new connection) reaches the
 	// agent's listener, and the rogue's forged ack never arrived.
-	master2 := startEngine(t, freeAddr(t), mustMutualTLS(t, f.master, RoleAgent))
+	master2, _ := startEngine(t, mustMutualTLS(t, f.master, RoleAgent))
 	master2.Send(uplink, msg("ack-from-master2"))
 	uplinkGot.waitFor(t, "ack-from-master2")
 	time.Sleep(300 * time.Millisecond)
