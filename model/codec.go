@@ -37,6 +37,8 @@ import (
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/lookout-mon/lookout/internal/mpack"
 )
 
 // msgpack codes used below (see the msgpack spec).
@@ -114,40 +116,40 @@ func (r *Report) AppendMsgpack(dst []byte) []byte {
 	if r.Dropped != 0 {
 		n++
 	}
-	dst = appendMapLen(dst, n)
-	dst = appendString(dst, "ver")
-	dst = appendInt(dst, int64(r.Version))
-	dst = appendString(dst, "a")
-	dst = appendString(dst, r.Agent)
-	dst = appendString(dst, "h")
-	dst = appendString(dst, r.Host)
-	dst = appendString(dst, "q")
-	dst = appendUint64(dst, r.Seq)
-	dst = appendString(dst, "o")
-	dst = appendUint64(dst, r.Oldest)
-	dst = appendString(dst, "t")
-	dst = appendInt64(dst, r.Time)
-	dst = appendString(dst, "sm")
+	dst = mpack.AppendMapLen(dst, n)
+	dst = mpack.AppendString(dst, "ver")
+	dst = mpack.AppendInt(dst, int64(r.Version))
+	dst = mpack.AppendString(dst, "a")
+	dst = mpack.AppendString(dst, r.Agent)
+	dst = mpack.AppendString(dst, "h")
+	dst = mpack.AppendString(dst, r.Host)
+	dst = mpack.AppendString(dst, "q")
+	dst = mpack.AppendUint64(dst, r.Seq)
+	dst = mpack.AppendString(dst, "o")
+	dst = mpack.AppendUint64(dst, r.Oldest)
+	dst = mpack.AppendString(dst, "t")
+	dst = mpack.AppendInt64(dst, r.Time)
+	dst = mpack.AppendString(dst, "sm")
 	if r.Samples == nil {
 		dst = append(dst, mpNil)
 	} else {
-		dst = appendArrayLen(dst, len(r.Samples))
+		dst = mpack.AppendArrayLen(dst, len(r.Samples))
 		for i := range r.Samples {
 			dst = r.Samples[i].AppendMsgpack(dst)
 		}
 	}
-	dst = appendString(dst, "ck")
+	dst = mpack.AppendString(dst, "ck")
 	if r.Checks == nil {
 		dst = append(dst, mpNil)
 	} else {
-		dst = appendArrayLen(dst, len(r.Checks))
+		dst = mpack.AppendArrayLen(dst, len(r.Checks))
 		for i := range r.Checks {
 			dst = r.Checks[i].AppendMsgpack(dst)
 		}
 	}
 	if r.Dropped != 0 {
-		dst = appendString(dst, "dr")
-		dst = appendUint64(dst, r.Dropped)
+		dst = mpack.AppendString(dst, "dr")
+		dst = mpack.AppendUint64(dst, r.Dropped)
 	}
 	return dst
 }
@@ -156,18 +158,18 @@ func (r *Report) AppendMsgpack(dst []byte) []byte {
 // msgpack.Marshal(s), values in map iteration order).
 func (s *Sample) AppendMsgpack(dst []byte) []byte {
 	dst = append(dst, 0x84, 0xa1, 's')
-	dst = appendString(dst, s.Service)
+	dst = mpack.AppendString(dst, s.Service)
 	dst = append(dst, 0xa1, 'r')
-	dst = appendString(dst, s.Resource)
+	dst = mpack.AppendString(dst, s.Resource)
 	dst = append(dst, 0xa1, 'u')
-	dst = appendString(dst, s.Unit)
+	dst = mpack.AppendString(dst, s.Unit)
 	dst = append(dst, 0xa1, 'v')
 	if s.Values == nil {
 		return append(dst, mpNil)
 	}
-	dst = appendMapLen(dst, len(s.Values))
+	dst = mpack.AppendMapLen(dst, len(s.Values))
 	for k, v := range s.Values {
-		dst = appendString(dst, k)
+		dst = mpack.AppendString(dst, k)
 		dst = append(dst, mpDouble)
 		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(v))
 	}
@@ -187,24 +189,24 @@ func (c *Check) AppendMsgpack(dst []byte) []byte {
 	if c.Detail != "" {
 		n++
 	}
-	dst = appendMapLen(dst, n)
+	dst = mpack.AppendMapLen(dst, n)
 	dst = append(dst, 0xa1, 's')
-	dst = appendString(dst, c.Service)
+	dst = mpack.AppendString(dst, c.Service)
 	dst = append(dst, 0xa1, 'u')
-	dst = appendString(dst, c.Unit)
+	dst = mpack.AppendString(dst, c.Unit)
 	dst = append(dst, 0xa2, 'u', 'p', boolCode(c.Up))
 	dst = append(dst, 0xa1, 'i', boolCode(c.Initial))
 	if c.Retries != 0 {
 		dst = append(dst, 0xa2, 'r', 't')
-		dst = appendInt(dst, int64(c.Retries))
+		dst = mpack.AppendInt(dst, int64(c.Retries))
 	}
 	if c.Since != 0 {
 		dst = append(dst, 0xa5, 's', 'i', 'n', 'c', 'e')
-		dst = appendInt64(dst, c.Since)
+		dst = mpack.AppendInt64(dst, c.Since)
 	}
 	if c.Detail != "" {
 		dst = append(dst, 0xa1, 'd')
-		dst = appendString(dst, c.Detail)
+		dst = mpack.AppendString(dst, c.Detail)
 	}
 	return dst
 }
@@ -216,16 +218,16 @@ func (a *Ack) AppendMsgpack(dst []byte) []byte {
 	if a.Reject != "" {
 		n++
 	}
-	dst = appendMapLen(dst, n)
+	dst = mpack.AppendMapLen(dst, n)
 	dst = append(dst, 0xa1, 'm')
-	dst = appendString(dst, a.Master)
+	dst = mpack.AppendString(dst, a.Master)
 	dst = append(dst, 0xa1, 'a')
-	dst = appendString(dst, a.Agent)
+	dst = mpack.AppendString(dst, a.Agent)
 	dst = append(dst, 0xa1, 'q')
-	dst = appendUint64(dst, a.Seq)
+	dst = mpack.AppendUint64(dst, a.Seq)
 	if a.Reject != "" {
 		dst = append(dst, 0xa2, 'r', 'j')
-		dst = appendString(dst, a.Reject)
+		dst = mpack.AppendString(dst, a.Reject)
 	}
 	return dst
 }
@@ -275,88 +277,6 @@ func boolCode(b bool) byte {
 		return mpTrue
 	}
 	return mpFalse
-}
-
-// appendString is msgpack's EncodeString.
-func appendString(dst []byte, s string) []byte {
-	l := len(s)
-	switch {
-	case l < 32:
-		dst = append(dst, 0xa0|byte(l))
-	case l < 256:
-		dst = append(dst, mpStr8, byte(l))
-	case l <= math.MaxUint16:
-		dst = append(dst, mpStr16, byte(l>>8), byte(l))
-	default:
-		dst = append(dst, mpStr32)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(l))
-	}
-	return append(dst, s...)
-}
-
-// appendMapLen is msgpack's EncodeMapLen.
-func appendMapLen(dst []byte, l int) []byte {
-	switch {
-	case l < 16:
-		return append(dst, 0x80|byte(l))
-	case l <= math.MaxUint16:
-		return append(dst, mpMap16, byte(l>>8), byte(l))
-	default:
-		return binary.BigEndian.AppendUint32(append(dst, mpMap32), uint32(l))
-	}
-}
-
-// appendArrayLen is msgpack's EncodeArrayLen.
-func appendArrayLen(dst []byte, l int) []byte {
-	switch {
-	case l < 16:
-		return append(dst, 0x90|byte(l))
-	case l <= math.MaxUint16:
-		return append(dst, mpArray16, byte(l>>8), byte(l))
-	default:
-		return binary.BigEndian.AppendUint32(append(dst, mpArray32), uint32(l))
-	}
-}
-
-// appendUint64 is msgpack's encoding of a uint64 field (EncodeUint64).
-func appendUint64(dst []byte, v uint64) []byte {
-	return binary.BigEndian.AppendUint64(append(dst, mpUint64), v)
-}
-
-// appendInt64 is msgpack's encoding of an int64 field (EncodeInt64).
-func appendInt64(dst []byte, v int64) []byte {
-	return binary.BigEndian.AppendUint64(append(dst, mpInt64), uint64(v))
-}
-
-// appendInt is msgpack's encoding of an int field (EncodeInt: shortest).
-func appendInt(dst []byte, n int64) []byte {
-	if n >= 0 {
-		u := uint64(n)
-		switch {
-		case u <= math.MaxInt8:
-			return append(dst, byte(u))
-		case u <= math.MaxUint8:
-			return append(dst, mpUint8, byte(u))
-		case u <= math.MaxUint16:
-			return append(dst, mpUint16, byte(u>>8), byte(u))
-		case u <= math.MaxUint32:
-			return binary.BigEndian.AppendUint32(append(dst, mpUint32), uint32(u))
-		default:
-			return binary.BigEndian.AppendUint64(append(dst, mpUint64), u)
-		}
-	}
-	switch {
-	case n >= -32:
-		return append(dst, byte(n))
-	case n >= math.MinInt8:
-		return append(dst, mpInt8, byte(n))
-	case n >= math.MinInt16:
-		return append(dst, mpInt16, byte(n>>8), byte(n))
-	case n >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(dst, mpInt32), uint32(n))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, mpInt64), uint64(n))
-	}
 }
 
 // ---------------------------------------------------------------- decoding

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"github.com/lookout-mon/lookout/internal/mpack"
+
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -345,7 +347,7 @@ func mp(parts ...any) []byte {
 	for _, p := range parts {
 		switch v := p.(type) {
 		case string:
-			b = appendString(b, v)
+			b = mpack.AppendString(b, v)
 		case int:
 			b = append(b, byte(v))
 		case rune:

@@ -1,9 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
-	"math"
-
+	"github.com/lookout-mon/lookout/internal/mpack"
 	"github.com/lookout-mon/lookout/model"
 )
 
@@ -24,16 +22,14 @@ type LastValues struct {
 // reflection encoder: a map of its four fields in declaration order).
 func (v *LastValues) appendMsgpack(dst []byte) []byte {
 	dst = append(dst, 0x84, 0xa1, 'a')
-	dst = appendStr(dst, v.Agent)
-	dst = append(dst, 0xa1, 'q', 0xcf)
-	dst = binary.BigEndian.AppendUint64(dst, v.Seq)
-	dst = append(dst, 0xa1, 't', 0xd3)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(v.Seen))
+	dst = mpack.AppendString(dst, v.Agent)
+	dst = mpack.AppendUint64(append(dst, 0xa1, 'q'), v.Seq)
+	dst = mpack.AppendInt64(append(dst, 0xa1, 't'), v.Seen)
 	dst = append(dst, 0xa2, 's', 'm')
 	if v.Samples == nil {
-		return append(dst, 0xc0)
+		return append(dst, mpack.Nil)
 	}
-	dst = appendArrayLen(dst, len(v.Samples))
+	dst = mpack.AppendArrayLen(dst, len(v.Samples))
 	for i := range v.Samples {
 		dst = v.Samples[i].AppendMsgpack(dst)
 	}
@@ -47,19 +43,4 @@ func samplesSize(ss []model.Sample) int {
 		size += 32 + len(ss[i].Service) + len(ss[i].Resource) + len(ss[i].Unit) + 16*len(ss[i].Values)
 	}
 	return size
-}
-
-// appendStr appends a msgpack string.
-func appendStr(dst []byte, s string) []byte {
-	switch l := len(s); {
-	case l < 32:
-		dst = append(dst, 0xa0|byte(l))
-	case l <= math.MaxUint8:
-		dst = append(dst, 0xd9, byte(l))
-	case l <= math.MaxUint16:
-		dst = append(dst, 0xda, byte(l>>8), byte(l))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(l))
-	}
-	return append(dst, s...)
 }

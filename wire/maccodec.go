@@ -1,11 +1,11 @@
 package wire
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/lookout-mon/lookout/internal/mpack"
 )
 
 // The session report envelope is encoded by Seal and decoded by
@@ -16,59 +16,14 @@ import (
 // that layout (any other valid encoding falls back to the reflection
 // decoder, so what is accepted does not change).
 
-// msgpack codes used below.
-const (
-	mpNil    = 0xc0
-	mpBin8   = 0xc4
-	mpBin16  = 0xc5
-	mpBin32  = 0xc6
-	mpUint64 = 0xcf
-	mpStr8   = 0xd9
-	mpStr16  = 0xda
-	mpStr32  = 0xdb
-)
-
 // appendMACReport appends the msgpack encoding of m, byte for byte what
 // msgpack.Marshal(m) gives.
 func appendMACReport(dst []byte, m *MACReport) []byte {
 	dst = append(dst, 0x84, 0xa1, 'a')
-	dst = appendStr(dst, m.Agent)
-	dst = append(dst, 0xa1, 's', mpUint64)
-	dst = binary.BigEndian.AppendUint64(dst, m.Session)
-	dst = append(dst, 0xa1, 'b')
-	dst = appendBin(dst, m.Body)
-	dst = append(dst, 0xa1, 'm')
-	return appendBin(dst, m.MAC)
-}
-
-// appendStr is msgpack's string encoding (fixstr, str8, str16, str32).
-func appendStr(dst []byte, s string) []byte {
-	switch l := len(s); {
-	case l < 32:
-		dst = append(dst, 0xa0|byte(l))
-	case l <= math.MaxUint8:
-		dst = append(dst, mpStr8, byte(l))
-	case l <= math.MaxUint16:
-		dst = append(dst, mpStr16, byte(l>>8), byte(l))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, mpStr32), uint32(l))
-	}
-	return append(dst, s...)
-}
-
-// appendBin is msgpack's encoding of a []byte (nil for a nil slice).
-func appendBin(dst []byte, b []byte) []byte {
-	switch l := len(b); {
-	case b == nil:
-		return append(dst, mpNil)
-	case l <= math.MaxUint8:
-		dst = append(dst, mpBin8, byte(l))
-	case l <= math.MaxUint16:
-		dst = append(dst, mpBin16, byte(l>>8), byte(l))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, mpBin32), uint32(l))
-	}
-	return append(dst, b...)
+	dst = mpack.AppendString(dst, m.Agent)
+	dst = mpack.AppendUint64(append(dst, 0xa1, 's'), m.Session)
+	dst = mpack.AppendBin(append(dst, 0xa1, 'b'), m.Body)
+	return mpack.AppendBin(append(dst, 0xa1, 'm'), m.MAC)
 }
 
 // encodeMACReport is Encode(TypeMACReport, m) without reflection.
@@ -90,7 +45,7 @@ func decodeMACReportFast(b []byte) (m MACReport, ok bool) {
 		return m, false
 	}
 	agent, ok := p.str()
-	if !ok || !p.lit(0xa1, 's', mpUint64) {
+	if !ok || !p.lit(0xa1, 's', mpack.Uint64) {
 		return m, false
 	}
 	session, ok := p.u64()
@@ -160,11 +115,11 @@ func (p *macReader) str() (string, bool) {
 	switch {
 	case c&0xe0 == 0xa0:
 		l = uint64(c & 0x1f)
-	case c == mpStr8:
+	case c == mpack.Str8:
 		l, ok = p.n(1)
-	case c == mpStr16:
+	case c == mpack.Str16:
 		l, ok = p.n(2)
-	case c == mpStr32:
+	case c == mpack.Str32:
 		l, ok = p.n(4)
 	default:
 		return "", false
@@ -187,13 +142,13 @@ func (p *macReader) bin() ([]byte, bool) {
 	var l uint64
 	ok := true
 	switch c {
-	case mpNil:
+	case mpack.Nil:
 		return nil, true
-	case mpBin8:
+	case mpack.Bin8:
 		l, ok = p.n(1)
-	case mpBin16:
+	case mpack.Bin16:
 		l, ok = p.n(2)
-	case mpBin32:
+	case mpack.Bin32:
 		l, ok = p.n(4)
 	default:
 		return nil, false
