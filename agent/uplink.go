@@ -150,13 +150,7 @@ func (u *uplinkCore) sign(r *model.Report) *anypb.Any {
 		c.Oldest = c.Seq
 	}
 	c.Dropped = u.out.dropped
-	var msg *anypb.Any
-	var err error
-	if u.sess != nil {
-		msg, err = u.sess.Seal(&c)
-	} else {
-		msg, err = wire.SignReport(u.key, &c)
-	}
+	msg, err := wire.AuthReport(u.sess, u.key, &c)
 	if err != nil {
 		u.stats.SignErrors++
 		u.log.Error("cannot sign report, dropping it", "seq", r.Seq, "samples", len(r.Samples), "err", err)

@@ -323,13 +323,7 @@ func (a *simAgent) send(now time.Time) {
 	}
 	r.Dropped = a.dropped
 	hello := a.helloLocked(now)
-	var msg *anypb.Any
-	var err error
-	if a.sess != nil {
-		msg, err = a.sess.Seal(r)
-	} else {
-		msg, err = wire.SignReport(a.key, r)
-	}
+	msg, err := wire.AuthReport(a.sess, a.key, r)
 	if err != nil {
 		a.mu.Unlock()
 		a.gen.signErr.Add(1)
@@ -468,13 +462,7 @@ func (a *simAgent) resign(seq uint64) *anypb.Any {
 	r := Report(a.name, seq, a.gen.values, a.rng.Float64()*Threshold/2, a.rng)
 	r.Oldest = a.unacked[0].seq
 	r.Dropped = a.dropped
-	var msg *anypb.Any
-	var err error
-	if a.sess != nil {
-		msg, err = a.sess.Seal(r)
-	} else {
-		msg, err = wire.SignReport(a.key, r)
-	}
+	msg, err := wire.AuthReport(a.sess, a.key, r)
 	if err != nil {
 		a.gen.signErr.Add(1)
 		return nil

@@ -331,6 +331,16 @@ func (s *Session) Seal(r *model.Report) (*anypb.Any, error) {
 	return encodeMACReport(&MACReport{Agent: s.Agent, Session: s.ID, Body: body, MAC: mac})
 }
 
+// AuthReport encodes r for sending: MAC'd under s when the agent has a
+// session, else signed with key (before its first welcome, or when its
+// master does not answer hellos).
+func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*anypb.Any, error) {
+	if s != nil {
+		return s.Seal(r)
+	}
+	return SignReport(key, r)
+}
+
 // DecodeMACReport decodes a MACReport envelope without checking it.
 func DecodeMACReport(a *anypb.Any) (*MACReport, error) {
 	var m MACReport
