@@ -5,40 +5,27 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
-// TestTuneProcs checks that the agent's GOMAXPROCS default applies only
-// when GOMAXPROCS is not set in the environment.
-func TestTuneProcs(t *testing.T) {
-	orig := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(orig) })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tests := []struct {
-		name    string
-		env     string // "" = unset
-		runtime int    // GOMAXPROCS in force before (what the runtime took from the env)
-		want    int
-	}{
-		{"unset", "", 3, Procs},
-		{"explicit", "2", 2, 2},
-		{"explicit many", "5", 5, 5},
+// TestTuneDefaults: with GOGC and GOMAXPROCS unset, a standalone agent runs
+// at GCPercent and Procs (internal/gctune tests that explicit environment
+// values win).
+func TestTuneDefaults(t *testing.T) {
+	origGC := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(origGC) })
+	origProcs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(origProcs) })
+	for _, name := range []string{"GOGC", "GOMAXPROCS"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.env == "" {
-				t.Setenv("GOMAXPROCS", "") // restores the original value afterwards
-				os.Unsetenv("GOMAXPROCS")
-			} else {
-				t.Setenv("GOMAXPROCS", tt.env)
-			}
-			runtime.GOMAXPROCS(tt.runtime)
-			if got := TuneProcs(log); got != tt.want {
-				t.Errorf("TuneProcs() = %d, want %d", got, tt.want)
-			}
-			if got := runtime.GOMAXPROCS(0); got != tt.want {
-				t.Errorf("GOMAXPROCS in force = %d, want %d", got, tt.want)
-			}
-		})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if got := TuneGC(log); got != GCPercent || debug.SetGCPercent(100) != GCPercent {
+		t.Errorf("TuneGC() = %d, want %d in force", got, GCPercent)
+	}
+	if got := TuneProcs(log); got != Procs || runtime.GOMAXPROCS(0) != Procs {
+		t.Errorf("TuneProcs() = %d, want %d in force", got, Procs)
 	}
 }

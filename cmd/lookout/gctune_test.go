@@ -7,41 +7,29 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"github.com/lookout-mon/lookout/agent"
 )
 
-// TestTuneAgentGC checks that the agent's GOGC default applies only when
-// GOGC is not set in the environment.
+// TestTuneAgentGC: with GOGC and GOMAXPROCS unset, `lookout agent` runs at
+// the agent's GOGC and GOMAXPROCS (internal/gctune tests that explicit
+// environment values win).
 func TestTuneAgentGC(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(orig) })
-	procs := runtime.GOMAXPROCS(0) // tuneAgentGC also sets the agent's GOMAXPROCS
+	procs := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tests := []struct {
-		name    string
-		env     string // "" = unset
-		runtime int    // GC percent in force before (what the runtime took from GOGC)
-		want    int
-	}{
-		{"unset", "", 100, agentGCPercent},
-		{"explicit", "70", 70, 70},
-		{"explicit off", "off", -1, -1},
+	for _, name := range []string{"GOGC", "GOMAXPROCS"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.env == "" {
-				t.Setenv("GOGC", "") // restores the original value afterwards
-				os.Unsetenv("GOGC")
-			} else {
-				t.Setenv("GOGC", tt.env)
-			}
-			debug.SetGCPercent(tt.runtime)
-			if got := tuneAgentGC(log); got != tt.want {
-				t.Errorf("tuneAgentGC() = %d, want %d", got, tt.want)
-			}
-			if got := debug.SetGCPercent(100); got != tt.want {
-				t.Errorf("GC percent in force = %d, want %d", got, tt.want)
-			}
-		})
+	if got := tuneAgentGC(slog.New(slog.NewTextHandler(io.Discard, nil))); got != agentGCPercent {
+		t.Errorf("tuneAgentGC() = %d, want %d", got, agentGCPercent)
+	}
+	if got := debug.SetGCPercent(100); got != agentGCPercent {
+		t.Errorf("GC percent in force = %d, want %d", got, agentGCPercent)
+	}
+	if got := runtime.GOMAXPROCS(0); got != agent.Procs {
+		t.Errorf("GOMAXPROCS in force = %d, want %d", got, agent.Procs)
 	}
 }
