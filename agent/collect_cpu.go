@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -28,7 +27,7 @@ type CPUCollector struct {
 
 // NewCPUCollector returns a CPUCollector reading the host's counters.
 func NewCPUCollector() *CPUCollector {
-	return &CPUCollector{Times: (&procStat{path: "/proc/stat"}).Times}
+	return &CPUCollector{Times: newProcStat("/proc/stat").Times}
 }
 
 // Name implements Collector.
@@ -117,10 +116,13 @@ func clampPct(v float64) float64 {
 // each. A per-core read keeps the file's total line for the total call
 // that follows it. It is used from one goroutine (Collector contract).
 type procStat struct {
-	path string
-	f    *os.File // kept open, re-read from offset 0 (readProcFile)
-	buf  []byte
-	tot  []cpu.TimesStat // from the last per-core read, for the next total call
+	procFile
+	tot []cpu.TimesStat // from the last per-core read, for the next total call
+}
+
+// newProcStat reads path, a /proc/stat (single_open in the kernel).
+func newProcStat(path string) *procStat {
+	return &procStat{procFile: procFile{path: path, single: true}}
 }
 
 // Times has cpu.TimesWithContext's signature and results (gopsutil's field
@@ -131,7 +133,7 @@ func (p *procStat) Times(_ context.Context, percpu bool) ([]cpu.TimesStat, error
 		p.tot = nil
 		return t, nil
 	}
-	b, err := readProcFile(p.path, true, &p.f, &p.buf) // single_open in the kernel
+	b, err := p.read()
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestParseProcStatMatchesGopsutil(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.WithValue(context.Background(), common.EnvKey, common.EnvMap{common.HostProcEnvKey: dir})
-			ps := &procStat{path: path}
+			ps := newProcStat(path)
 			for _, percpu := range []bool{true, false} {
 				want, err := cpu.TimesWithContext(ctx, percpu)
 				if err != nil {
@@ -73,7 +73,7 @@ func TestProcStatOneReadPerCollection(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ps := &procStat{path: path}
+	ps := newProcStat(path)
 	write("100")
 	if _, err := ps.Times(context.Background(), true); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -65,7 +64,7 @@ func NewDiskCollector(exclude []string) *DiskCollector {
 		ExcludeFSTypes: exclude,
 		Partitions:     disk.PartitionsWithContext,
 		Usage:          disk.UsageWithContext,
-		IOCounters:     (&procDiskstats{path: "/proc/diskstats"}).IOCounters,
+		IOCounters:     newProcDiskstats("/proc/diskstats").IOCounters,
 		Now:            time.Now,
 		PartitionsTTL:  DefaultPartitionsTTL,
 	}
@@ -179,16 +178,20 @@ func (c *DiskCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 // files per device per collection that the disk collector never uses. It
 // is used from one goroutine (Collector contract).
 type procDiskstats struct {
-	path string
-	f    *os.File // kept open, re-read from offset 0 (readProcFile)
-	buf  []byte
+	procFile
+}
+
+// newProcDiskstats reads path, a /proc/diskstats (generated record by
+// record).
+func newProcDiskstats(path string) *procDiskstats {
+	return &procDiskstats{procFile{path: path}}
 }
 
 // IOCounters has disk.IOCountersWithContext's signature and counters
 // (without SerialNumber and Label): names, if given, are device names or
 // paths whose base name selects devices.
 func (p *procDiskstats) IOCounters(_ context.Context, names ...string) (map[string]disk.IOCountersStat, error) {
-	b, err := readProcFile(p.path, false, &p.f, &p.buf)
+	b, err := p.read()
 	if err != nil {
 		return nil, err
 	}

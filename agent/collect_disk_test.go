@@ -50,7 +50,7 @@ func TestParseDiskstatsMatchesGopsutil(t *testing.T) {
 				want[k] = v
 			}
 			names := append([]string(nil), tt.names...)
-			got, err := (&procDiskstats{path: path}).IOCounters(context.Background(), names...)
+			got, err := newProcDiskstats(path).IOCounters(context.Background(), names...)
 			if err != nil {
 				t.Fatal(err)
 			}

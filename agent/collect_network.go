@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -33,7 +32,7 @@ type NetworkCollector struct {
 
 // NewNetworkCollector returns a NetworkCollector reading the host.
 func NewNetworkCollector(exclude []string) *NetworkCollector {
-	return &NetworkCollector{Exclude: exclude, IOCounters: (&procNetDev{path: "/proc/net/dev"}).IOCounters, Now: time.Now}
+	return &NetworkCollector{Exclude: exclude, IOCounters: newProcNetDev("/proc/net/dev").IOCounters, Now: time.Now}
 }
 
 // Name implements Collector.
@@ -104,9 +103,12 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 // one read into a reused buffer, instead of gopsutil's line-by-line string
 // splitting. It is used from one goroutine (Collector contract).
 type procNetDev struct {
-	path string
-	f    *os.File // kept open, re-read from offset 0 (readProcFile)
-	buf  []byte
+	procFile
+}
+
+// newProcNetDev reads path, a /proc/net/dev (generated record by record).
+func newProcNetDev(path string) *procNetDev {
+	return &procNetDev{procFile{path: path}}
 }
 
 // IOCounters has net.IOCountersWithContext's signature; only per-interface
@@ -115,7 +117,7 @@ func (p *procNetDev) IOCounters(_ context.Context, pernic bool) ([]net.IOCounter
 	if !pernic {
 		return nil, errors.New("procNetDev: only per-interface counters are supported")
 	}
-	b, err := readProcFile(p.path, false, &p.f, &p.buf)
+	b, err := p.read()
 	if err != nil {
 		return nil, err
 	}

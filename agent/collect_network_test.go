@@ -44,7 +44,7 @@ func TestParseNetDevMatchesGopsutil(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := (&procNetDev{path: path}).IOCounters(context.Background(), true)
+			got, err := newProcNetDev(path).IOCounters(context.Background(), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func TestParseNetDevErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&procNetDev{path: "/proc/net/dev"}).IOCounters(context.Background(), false); err == nil {
+	if _, err := newProcNetDev("/proc/net/dev").IOCounters(context.Background(), false); err == nil {
 		t.Error("totals (pernic false): no error")
 	}
 }
