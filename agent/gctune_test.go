@@ -29,3 +29,27 @@ func TestTuneDefaults(t *testing.T) {
 		t.Errorf("TuneProcs() = %d, want %d in force", got, Procs)
 	}
 }
+
+// TestReleaseStartup: after start-up garbage is dropped, ReleaseStartup
+// leaves at most a little free heap still held from the operating system
+// (the scavenger alone returns it only gradually).
+func TestReleaseStartup(t *testing.T) {
+	garbage := make([][]byte, 0, 256)
+	for range 256 {
+		garbage = append(garbage, make([]byte, 32<<10)) // 8 MiB in all
+	}
+	runtime.KeepAlive(garbage)
+	garbage = nil
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ReleaseStartup()
+	runtime.ReadMemStats(&after)
+	held := func(m *runtime.MemStats) uint64 { return m.HeapIdle - m.HeapReleased }
+	if held(&after) > 1<<20 {
+		t.Errorf("free heap still held after ReleaseStartup: %d KiB (before: %d KiB)", held(&after)>>10, held(&before)>>10)
+	}
+	if after.HeapReleased <= before.HeapReleased && held(&before) > 1<<20 {
+		t.Errorf("HeapReleased %d -> %d: nothing returned", before.HeapReleased, after.HeapReleased)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/wire"
@@ -127,7 +126,7 @@ func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resen
 // push queues r (the caller must not modify it afterwards) and returns it
 // signed for sending now. A report too large to sign is dropped with an
 // error log (it can never be delivered), and nil is returned.
-func (u *uplinkCore) push(r *model.Report, now time.Time) *anypb.Any {
+func (u *uplinkCore) push(r *model.Report, now time.Time) *wire.Any {
 	u.out.Add(r)
 	u.stats.Dropped = u.out.dropped
 	u.out.MarkSent(r.Seq, now)
@@ -143,7 +142,7 @@ func (u *uplinkCore) push(r *model.Report, now time.Time) *anypb.Any {
 // (so a master that missed dropped or acknowledged-elsewhere seqs may apply
 // it) and Dropped the current exact drop count. r itself is left unchanged
 // (it is shared by every uplink).
-func (u *uplinkCore) sign(r *model.Report) *anypb.Any {
+func (u *uplinkCore) sign(r *model.Report) *wire.Any {
 	c := *r
 	c.Oldest = u.out.Oldest()
 	if c.Oldest == 0 || c.Oldest > c.Seq {
@@ -220,7 +219,7 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 // hello returns a session hello to send now, or nil: none while a session
 // is up, at most one per helloMinGap, and a pending hello is only replaced
 // when its Welcome is overdue (helloWait, doubling while unanswered).
-func (u *uplinkCore) hello(now time.Time) *anypb.Any {
+func (u *uplinkCore) hello(now time.Time) *wire.Any {
 	if u.sess != nil || now.Before(u.helloOff) {
 		return nil
 	}
@@ -278,7 +277,7 @@ func (u *uplinkCore) badSession(b *wire.BadSession) {
 // handle applies a message from the master (an Ack, a Welcome or a
 // BadSession) and returns what to send in response (a new hello after a
 // session reset), or nil.
-func (u *uplinkCore) handle(m *anypb.Any, now time.Time) (*anypb.Any, error) {
+func (u *uplinkCore) handle(m *wire.Any, now time.Time) (*wire.Any, error) {
 	switch m.GetTypeUrl() {
 	case wire.TypeWelcome:
 		w, err := wire.OpenWelcome(m)
@@ -302,7 +301,7 @@ func (u *uplinkCore) handle(m *anypb.Any, now time.Time) (*anypb.Any, error) {
 }
 
 // handleAck decodes a message from the master (an Ack) and applies it.
-func (u *uplinkCore) handleAck(m *anypb.Any, now time.Time) error {
+func (u *uplinkCore) handleAck(m *wire.Any, now time.Time) error {
 	var a model.Ack
 	if err := wire.Decode(m, wire.TypeAck, &a); err != nil {
 		return fmt.Errorf("decode ack: %w", err)
@@ -313,7 +312,7 @@ func (u *uplinkCore) handleAck(m *anypb.Any, now time.Time) error {
 
 // resend returns the queued reports due for resending, in seq order, at most
 // one batch.
-func (u *uplinkCore) resend(now time.Time) []*anypb.Any {
+func (u *uplinkCore) resend(now time.Time) []*wire.Any {
 	due := u.out.Due(now, max(u.backoff, 3*u.srtt), u.batch)
 	if len(due) > 0 {
 		if due[0].Seq == u.lastOldest {
@@ -324,7 +323,7 @@ func (u *uplinkCore) resend(now time.Time) []*anypb.Any {
 		}
 		u.lastOldest = due[0].Seq
 	}
-	out := make([]*anypb.Any, 0, len(due))
+	out := make([]*wire.Any, 0, len(due))
 	for _, r := range due {
 		if m := u.sign(r); m != nil {
 			out = append(out, m)
@@ -404,7 +403,7 @@ func (u *uplinkActor) Receive(c *actor.Context) {
 		for _, msg := range u.core.resend(now) {
 			c.Send(u.target, msg)
 		}
-	case *anypb.Any:
+	case *wire.Any:
 		h, err := u.core.handle(m, now)
 		if err != nil {
 			u.core.log.Warn("bad message from master", "err", err)

@@ -3,8 +3,6 @@ package wire
 import (
 	"fmt"
 
-	"google.golang.org/protobuf/types/known/anypb"
-
 	"github.com/lookout-mon/lookout/internal/mpack"
 )
 
@@ -27,12 +25,12 @@ func appendMACReport(dst []byte, m *MACReport) []byte {
 }
 
 // encodeMACReport is Encode(TypeMACReport, m) without reflection.
-func encodeMACReport(m *MACReport) (*anypb.Any, error) {
+func encodeMACReport(m *MACReport) (*Any, error) {
 	b := appendMACReport(make([]byte, 0, 32+len(m.Agent)+len(m.Body)+len(m.MAC)), m)
 	if len(b) > MaxMessage {
 		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, TypeMACReport, len(b))
 	}
-	return &anypb.Any{TypeUrl: TypeMACReport, Value: b}, nil
+	return &Any{TypeUrl: TypeMACReport, Value: b}, nil
 }
 
 // decodeMACReportFast decodes b if it has exactly the layout

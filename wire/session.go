@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/model"
 )
@@ -129,7 +128,7 @@ type BadSession struct {
 }
 
 // OpenBadSession decodes a BadSession.
-func OpenBadSession(a *anypb.Any) (*BadSession, error) {
+func OpenBadSession(a *Any) (*BadSession, error) {
 	var b BadSession
 	if err := Decode(a, TypeBadSession, &b); err != nil {
 		return nil, err
@@ -145,7 +144,7 @@ type PendingHello struct {
 }
 
 // NewHello makes a signed Hello for agent at now with a fresh X25519 key.
-func NewHello(key ed25519.PrivateKey, agent string, now time.Time) (*anypb.Any, *PendingHello, error) {
+func NewHello(key ed25519.PrivateKey, agent string, now time.Time) (*Any, *PendingHello, error) {
 	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("wire: hello key: %w", err)
@@ -173,7 +172,7 @@ func helloSigned(body []byte) []byte {
 // OpenHello checks a SignedHello's signature against the agent's configured
 // key and its time against now (|Time - now| <= HelloMaxSkew). Whether it
 // is newer than the agent's previous hello is the caller's check.
-func OpenHello(a *anypb.Any, keys KeyLookup, now time.Time) (*Hello, error) {
+func OpenHello(a *Any, keys KeyLookup, now time.Time) (*Hello, error) {
 	var s SignedHello
 	if err := Decode(a, TypeHello, &s); err != nil {
 		return nil, err
@@ -204,7 +203,7 @@ func OpenHello(a *anypb.Any, keys KeyLookup, now time.Time) (*Hello, error) {
 // AcceptHello is the master's side of the handshake for an opened hello:
 // it makes the master's ephemeral key, derives the session key and returns
 // the session and the Welcome to send back. id must be random and nonzero.
-func AcceptHello(h *Hello, master string, id uint64) (*Session, *anypb.Any, error) {
+func AcceptHello(h *Hello, master string, id uint64) (*Session, *Any, error) {
 	if id == 0 {
 		return nil, nil, errors.New("wire: session id must be nonzero")
 	}
@@ -234,7 +233,7 @@ func AcceptHello(h *Hello, master string, id uint64) (*Session, *anypb.Any, erro
 }
 
 // OpenWelcome decodes a Welcome.
-func OpenWelcome(a *anypb.Any) (*Welcome, error) {
+func OpenWelcome(a *Any) (*Welcome, error) {
 	var w Welcome
 	if err := Decode(a, TypeWelcome, &w); err != nil {
 		return nil, err
@@ -319,7 +318,7 @@ func (s *Session) sumOf(body []byte) []byte {
 
 // Seal encodes r and authenticates it with the session key. r.Agent must
 // be the session's agent.
-func (s *Session) Seal(r *model.Report) (*anypb.Any, error) {
+func (s *Session) Seal(r *model.Report) (*Any, error) {
 	if r.Agent != s.Agent {
 		return nil, fmt.Errorf("%w: report of %q in a session of %q", ErrAgentID, r.Agent, s.Agent)
 	}
@@ -334,7 +333,7 @@ func (s *Session) Seal(r *model.Report) (*anypb.Any, error) {
 // AuthReport encodes r for sending: MAC'd under s when the agent has a
 // session, else signed with key (before its first welcome, or when its
 // master does not answer hellos).
-func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*anypb.Any, error) {
+func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*Any, error) {
 	if s != nil {
 		return s.Seal(r)
 	}
@@ -342,7 +341,7 @@ func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*anypb.Any
 }
 
 // DecodeMACReport decodes a MACReport envelope without checking it.
-func DecodeMACReport(a *anypb.Any) (*MACReport, error) {
+func DecodeMACReport(a *Any) (*MACReport, error) {
 	var m MACReport
 	if a != nil && a.TypeUrl == TypeMACReport && len(a.Value) <= MaxMessage {
 		if fast, ok := decodeMACReportFast(a.Value); ok {

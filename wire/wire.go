@@ -1,7 +1,9 @@
 // Package wire is Lookout's one codec for everything that crosses a network
-// between engines: msgpack-encoded model types carried inside anypb.Any (the
-// Any's TypeUrl names the type), because hollywood's remote only moves
-// proto.Messages (a plain struct panics the sender). Every decode is size
+// between engines: msgpack-encoded model types carried inside Any
+// (google.protobuf.Any; the Any's TypeUrl names the type), because
+// hollywood's remote only moves protobuf messages (a plain struct panics the
+// sender). Built with -tags lookout_noproto (the slim agent), Any is the
+// same message without the protobuf runtime (any_noproto.go). Every decode is size
 // capped and the msgpack is pre-scanned so that no declared length can make
 // the decoder allocate more than the input can justify (msgpack v5 would
 // otherwise allocate 256 MiB from a 5-byte header).
@@ -13,7 +15,6 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/lookout-mon/lookout/model"
 )
@@ -86,7 +87,7 @@ func unmarshalReport(b []byte, r *model.Report) error {
 }
 
 // Encode wraps v, msgpack-encoded, in an Any with the given type URL.
-func Encode(typeURL string, v any) (*anypb.Any, error) {
+func Encode(typeURL string, v any) (*Any, error) {
 	b, err := msgpack.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode %s: %w", typeURL, err)
@@ -94,11 +95,11 @@ func Encode(typeURL string, v any) (*anypb.Any, error) {
 	if len(b) > MaxMessage {
 		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, typeURL, len(b))
 	}
-	return &anypb.Any{TypeUrl: typeURL, Value: b}, nil
+	return &Any{TypeUrl: typeURL, Value: b}, nil
 }
 
 // Decode unpacks an Any of the given type URL into v.
-func Decode(a *anypb.Any, typeURL string, v any) error {
+func Decode(a *Any, typeURL string, v any) error {
 	if a == nil {
 		return fmt.Errorf("%w: nil message", ErrMalformed)
 	}
@@ -109,7 +110,7 @@ func Decode(a *anypb.Any, typeURL string, v any) error {
 }
 
 // SignReport encodes r and signs it with key. r.Agent must be set.
-func SignReport(key ed25519.PrivateKey, r *model.Report) (*anypb.Any, error) {
+func SignReport(key ed25519.PrivateKey, r *model.Report) (*Any, error) {
 	body := r.AppendMsgpack(nil)
 	if len(body) > MaxReport {
 		return nil, fmt.Errorf("%w: report is %d bytes > %d", ErrTooLarge, len(body), MaxReport)
@@ -130,7 +131,7 @@ var (
 
 // OpenReport checks the envelope's signature against the agent's configured
 // key and decodes the report. The report's Agent must equal the signer.
-func OpenReport(a *anypb.Any, keys KeyLookup) (*model.Report, error) {
+func OpenReport(a *Any, keys KeyLookup) (*model.Report, error) {
 	var s Signed
 	if err := Decode(a, TypeSignedReport, &s); err != nil {
 		return nil, err

@@ -1,7 +1,11 @@
+//go:build !lookout_noproto
+
 package remote
 
 import (
 	"fmt"
+
+	"github.com/anthdm/hollywood/actor"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -18,4 +22,10 @@ func registryGetType(t string) (VTUnmarshaler, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("given type (%s) is not registered. Did you forget to register your type with remote.RegisterType(&instance{})?", t)
+}
+
+// Moved here from remote.go (Lookout patch 6): the build without protobuf
+// registers its types in remote_noproto.go.
+func init() {
+	RegisterType(&actor.PID{})
 }

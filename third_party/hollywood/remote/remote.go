@@ -177,7 +177,3 @@ func (r *Remote) Send(pid *actor.PID, msg any, sender *actor.PID) {
 func (r *Remote) Address() string {
 	return r.addr
 }
-
-func init() {
-	RegisterType(&actor.PID{})
-}

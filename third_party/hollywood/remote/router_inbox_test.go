@@ -1,3 +1,5 @@
+//go:build !lookout_noproto
+
 package remote
 
 // Lookout patch 3 regression tests: the stream router's inbox starts small

@@ -1,3 +1,5 @@
+//go:build !lookout_noproto
+
 package remote
 
 import (
@@ -89,3 +91,7 @@ func (VTProtoSerializer) Deserialize(data []byte, mtype string) (any, error) {
 	err = v.UnmarshalVT(data)
 	return v, err
 }
+
+// defaultSerializer is the serializer of stream readers and writers
+// (Lookout patch 6: remote_noproto.go has its own without protobuf).
+type defaultSerializer = ProtoSerializer

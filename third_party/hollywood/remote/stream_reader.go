@@ -18,7 +18,7 @@ type streamReader struct {
 func newStreamReader(r *Remote) *streamReader {
 	return &streamReader{
 		remote:       r,
-		deserializer: ProtoSerializer{},
+		deserializer: defaultSerializer{}, // Lookout patch 6
 	}
 }
 

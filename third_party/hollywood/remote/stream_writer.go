@@ -41,7 +41,7 @@ func newStreamWriter(e *actor.Engine, rpid *actor.PID, address string, tlsConfig
 		routerPID:   rpid,
 		inbox:       actor.NewInbox(streamWriterBatchSize),
 		pid:         actor.NewPID(e.Address(), "stream"+"/"+address),
-		serializer:  ProtoSerializer{},
+		serializer:  defaultSerializer{}, // Lookout patch 6
 		tlsConfig:   tlsConfig,
 		buffSize:    buffSize,
 	}
