@@ -22,7 +22,10 @@ type CPUCollector struct {
 	// else one "cpu-total" entry (gopsutil's cpu.TimesWithContext).
 	Times func(ctx context.Context, percpu bool) ([]cpu.TimesStat, error)
 
-	prev map[string]cpu.TimesStat
+	prev  map[string]cpu.TimesStat
+	spare map[string]cpu.TimesStat // the reading before prev, reused for the next
+	units map[string]string        // "cpuN" → "coreN"
+	order []string                 // units of the current reading, reused
 }
 
 // NewCPUCollector returns a CPUCollector reading the host's counters.
@@ -43,10 +46,14 @@ func (c *CPUCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu: total times: %w", err)
 	}
-	cur := make(map[string]cpu.TimesStat, len(per)+1)
-	var order []string
+	cur := c.spare // no longer needed: prev is the last reading
+	if cur == nil {
+		cur = make(map[string]cpu.TimesStat, len(per)+1)
+	}
+	clear(cur)
+	order := c.order[:0]
 	for _, t := range per {
-		unit := "core" + strings.TrimPrefix(t.CPU, "cpu")
+		unit := c.unit(t.CPU)
 		cur[unit] = t
 		order = append(order, unit)
 	}
@@ -54,8 +61,9 @@ func (c *CPUCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 		cur["total"] = tot[0]
 		order = append(order, "total")
 	}
+	c.order = order
 	prev := c.prev
-	c.prev = cur
+	c.prev, c.spare = cur, prev
 	if prev == nil {
 		return nil, nil
 	}
@@ -70,6 +78,20 @@ func (c *CPUCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 		}
 	}
 	return out, nil
+}
+
+// unit returns the unit of a per-core reading ("cpu3" → "core3"), made
+// once per core.
+func (c *CPUCollector) unit(name string) string {
+	if u, ok := c.units[name]; ok {
+		return u
+	}
+	if c.units == nil || len(c.units) >= maxInterned {
+		c.units = map[string]string{}
+	}
+	u := "core" + strings.TrimPrefix(name, "cpu")
+	c.units[name] = u
+	return u
 }
 
 // cpuTotal sums every time field that counts towards wall time (guest time is
@@ -117,7 +139,8 @@ func clampPct(v float64) float64 {
 // that follows it. It is used from one goroutine (Collector contract).
 type procStat struct {
 	procFile
-	tot []cpu.TimesStat // from the last per-core read, for the next total call
+	tot   []cpu.TimesStat // from the last per-core read, for the next total call
+	names internTable     // cpu names, one string each
 }
 
 // newProcStat reads path, a /proc/stat (single_open in the kernel).
@@ -137,7 +160,7 @@ func (p *procStat) Times(_ context.Context, percpu bool) ([]cpu.TimesStat, error
 	if err != nil {
 		return nil, err
 	}
-	per, tot, err := parseProcStat(b, cpu.ClocksPerSec)
+	per, tot, err := parseProcStatInto(b, cpu.ClocksPerSec, &p.names)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.path, err)
 	}
@@ -160,6 +183,12 @@ const maxProcFileBytes = 8 << 20
 // divided by ticksPerSec. The cpu lines end at the first other line after
 // them (the kernel writes them as one block first).
 func parseProcStat(b []byte, ticksPerSec float64) (per, tot []cpu.TimesStat, err error) {
+	return parseProcStatInto(b, ticksPerSec, nil)
+}
+
+// parseProcStatInto is parseProcStat taking the cpu names from names (nil:
+// a new string each).
+func parseProcStatInto(b []byte, ticksPerSec float64, names *internTable) (per, tot []cpu.TimesStat, err error) {
 	if ticksPerSec <= 0 {
 		return nil, nil, fmt.Errorf("clock ticks per second %v is not positive", ticksPerSec)
 	}
@@ -172,7 +201,7 @@ func parseProcStat(b []byte, ticksPerSec float64) (per, tot []cpu.TimesStat, err
 			}
 			continue
 		}
-		t, err := parseStatCPULine(line, ticksPerSec)
+		t, err := parseStatCPULine(line, ticksPerSec, names)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -189,7 +218,7 @@ func parseProcStat(b []byte, ticksPerSec float64) (per, tot []cpu.TimesStat, err
 }
 
 // parseStatCPULine parses one "cpu..." line of /proc/stat.
-func parseStatCPULine(line []byte, ticksPerSec float64) (cpu.TimesStat, error) {
+func parseStatCPULine(line []byte, ticksPerSec float64, names *internTable) (cpu.TimesStat, error) {
 	var (
 		fields [11][]byte
 		n      int
@@ -198,9 +227,11 @@ func parseStatCPULine(line []byte, ticksPerSec float64) (cpu.TimesStat, error) {
 	if n < 8 {
 		return cpu.TimesStat{}, fmt.Errorf("cpu line %.40q has %d fields, want at least 8", line, n)
 	}
-	t := cpu.TimesStat{CPU: string(fields[0])}
-	if t.CPU == "cpu" {
+	var t cpu.TimesStat
+	if string(fields[0]) == "cpu" {
 		t.CPU = "cpu-total"
+	} else {
+		t.CPU = names.get(fields[0])
 	}
 	dst := []*float64{&t.User, &t.Nice, &t.System, &t.Idle, &t.Iowait, &t.Irq, &t.Softirq, &t.Steal, &t.Guest, &t.GuestNice}
 	for i := 1; i < n; i++ {

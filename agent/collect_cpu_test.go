@@ -123,13 +123,10 @@ func TestReadProcFile(t *testing.T) {
 			if err := os.WriteFile(p, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var (
-				buf []byte
-				f   *os.File
-			)
+			pf := &procFile{path: p, single: single}
 			defer func() {
-				if f != nil {
-					f.Close()
+				if pf.f != nil {
+					pf.f.Close()
 				}
 			}()
 			for _, size := range []int{0, 10, 4096, 4097, 100_000, 5, 8192} {
@@ -137,17 +134,17 @@ func TestReadProcFile(t *testing.T) {
 				if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				got, err := readProcFile(p, single, &f, &buf)
+				got, err := pf.read()
 				if err != nil || string(got) != want {
 					t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
 				}
-				if f == nil {
+				if pf.f == nil {
 					t.Fatalf("size %d: the file was not kept open", size)
 				}
 			}
-			var f2 *os.File
-			if _, err := readProcFile(filepath.Join(dir, "missing"), single, &f2, &buf); err == nil || f2 != nil {
-				t.Fatalf("reading a missing file: err %v, file %v; want an error and no file", err, f2)
+			missing := &procFile{path: filepath.Join(dir, "missing"), single: single}
+			if _, err := missing.read(); err == nil || missing.f != nil {
+				t.Fatalf("reading a missing file: err %v, file %v; want an error and no file", err, missing.f)
 			}
 		})
 	}

@@ -27,6 +27,7 @@ type NetworkCollector struct {
 	Now func() time.Time
 
 	prev     map[string]net.IOCountersStat
+	spare    map[string]net.IOCountersStat // the map before prev, reused for the next reading
 	prevTime time.Time
 }
 
@@ -45,7 +46,11 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 		return nil, fmt.Errorf("network: io counters: %w", err)
 	}
 	now := c.Now()
-	cur := make(map[string]net.IOCountersStat, len(list))
+	cur := c.spare // no longer needed: prev is the last reading
+	if cur == nil {
+		cur = make(map[string]net.IOCountersStat, len(list))
+	}
+	clear(cur)
 	for _, s := range list {
 		if s.Name == "lo" || matchAny(c.Exclude, s.Name) {
 			continue
@@ -53,7 +58,7 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 		cur[s.Name] = s
 	}
 	prev, prevTime := c.prev, c.prevTime
-	c.prev, c.prevTime = cur, now
+	c.prev, c.spare, c.prevTime = cur, prev, now
 	if prev == nil {
 		return nil, nil
 	}
@@ -104,11 +109,12 @@ func (c *NetworkCollector) Collect(ctx context.Context) ([]model.Sample, error) 
 // splitting. It is used from one goroutine (Collector contract).
 type procNetDev struct {
 	procFile
+	names internTable // interface names, one string each
 }
 
 // newProcNetDev reads path, a /proc/net/dev (generated record by record).
 func newProcNetDev(path string) *procNetDev {
-	return &procNetDev{procFile{path: path}}
+	return &procNetDev{procFile: procFile{path: path}}
 }
 
 // IOCounters has net.IOCountersWithContext's signature; only per-interface
@@ -121,7 +127,7 @@ func (p *procNetDev) IOCounters(_ context.Context, pernic bool) ([]net.IOCounter
 	if err != nil {
 		return nil, err
 	}
-	list, err := parseNetDev(b)
+	list, err := parseNetDevInto(b, &p.names)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.path, err)
 	}
@@ -131,19 +137,25 @@ func (p *procNetDev) IOCounters(_ context.Context, pernic bool) ([]net.IOCounter
 // parseNetDev parses /proc/net/dev as gopsutil does: two header lines,
 // then "name: 16 counters" per interface (split at the last ':'); lines
 // without a name or with fewer than 13 counters are skipped.
-func parseNetDev(b []byte) ([]net.IOCountersStat, error) {
-	var lines [][]byte
+func parseNetDev(b []byte) ([]net.IOCountersStat, error) { return parseNetDevInto(b, nil) }
+
+// parseNetDevInto is parseNetDev taking the interface names from names
+// (nil: a new string each).
+func parseNetDevInto(b []byte, names *internTable) ([]net.IOCountersStat, error) {
+	lines := bytes.Count(b, []byte{'\n'})
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		lines++
+	}
+	if lines < 2 {
+		return nil, fmt.Errorf("expected at least 2 header lines, got %d", lines)
+	}
+	_, b = nextLine(b)
+	_, b = nextLine(b)
+	out := make([]net.IOCountersStat, 0, lines-2)
+	var fields [13][]byte
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
-		lines = append(lines, line)
-	}
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("expected at least 2 header lines, got %d", len(lines))
-	}
-	out := make([]net.IOCountersStat, 0, len(lines)-2)
-	var fields [13][]byte
-	for _, line := range lines[2:] {
 		sep := bytes.LastIndexByte(line, ':')
 		if sep < 0 {
 			continue
@@ -167,7 +179,7 @@ func parseNetDev(b []byte) ([]net.IOCountersStat, error) {
 			}
 			v[i] = x
 		}
-		out = append(out, net.IOCountersStat{Name: string(name),
+		out = append(out, net.IOCountersStat{Name: names.get(name),
 			BytesRecv: v[0], PacketsRecv: v[1], Errin: v[2], Dropin: v[3], Fifoin: v[4],
 			BytesSent: v[8], PacketsSent: v[9], Errout: v[10], Dropout: v[11], Fifoout: v[12]})
 	}

@@ -5,107 +5,162 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/shirou/gopsutil/v4/load"
 	"github.com/shirou/gopsutil/v4/mem"
+	"golang.org/x/sys/unix"
 )
 
 // procFile is a /proc file the agent reads every collection. It stays open
 // and every read starts again at offset 0 (pread): /proc files are seq
 // files the kernel generates afresh for a read from offset 0, so one
-// collection costs one or two pread system calls instead of an open (a
-// path walk through procfs), reads and a close. A read error closes the
-// file; the next read opens it again. It is used from one goroutine (the
-// Collector contract); the os.File's cleanup closes it when the collector
-// is dropped.
+// collection costs one pread system call (a few for large files) instead
+// of an open (a path walk through procfs), reads and a close. A read error
+// closes the file; the next read opens it again. It is used from one
+// goroutine (the Collector contract); the os.File's cleanup closes it when
+// the collector is dropped.
 type procFile struct {
 	path string
 	// single marks a file the kernel generates in one piece (single_open:
 	// /proc/stat, /proc/meminfo, /proc/loadavg): a read that does not fill
 	// the buffer returned all of it, so no second read is needed to see
 	// the end. Files generated record by record (/proc/diskstats,
-	// /proc/net/dev) may return less than asked before their end.
+	// /proc/net/dev) may return less than asked before their end (see
+	// seqShortRead).
 	single bool
 	f      *os.File
+	rc     syscall.RawConn // f's, kept: f.SyscallConn allocates
 	buf    []byte
+
+	// rawRead is the pread run under rc.Control with the arguments and
+	// results below: made once, so a read allocates nothing.
+	rawRead func(fd uintptr)
+	dst     []byte
+	off     int64
+	n       int
+	errno   syscall.Errno
 }
 
 // read returns the file's whole current content, in a buffer reused by the
-// next read.
+// next read. It opens the file when it is not open and keeps it open.
+// After a read error on a file that was already open it opens the file
+// once more and retries (the file may have gone stale, e.g. a namespace
+// change).
 func (p *procFile) read() ([]byte, error) {
-	return readProcFile(p.path, p.single, &p.f, &p.buf)
-}
-
-// readProcFile reads the whole file at path into *buf (grown as needed and
-// kept for the next read) through *f, which it opens when nil and keeps
-// open; an open file is read again from offset 0. single: a short read is
-// the end (see procFile.single). After a read error on a file that was
-// already open it opens the file once more and retries (the file may have
-// gone stale, e.g. a namespace change).
-func readProcFile(path string, single bool, f **os.File, buf *[]byte) ([]byte, error) {
 	reopened := false
-	if *f == nil {
-		fh, err := os.Open(path)
+	if p.f == nil {
+		f, err := os.Open(p.path)
 		if err != nil {
 			return nil, err
 		}
-		*f, reopened = fh, true
+		rc, err := f.SyscallConn()
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("open %s: %w", p.path, err)
+		}
+		p.f, p.rc, reopened = f, rc, true
 	}
-	b, err := preadAll(*f, path, single, buf)
+	b, err := p.readAll()
 	if err == nil {
 		return b, nil
 	}
-	_ = (*f).Close()
-	*f = nil
+	_ = p.f.Close()
+	p.f, p.rc = nil, nil
 	if reopened {
 		return nil, err
 	}
-	return readProcFile(path, single, f, buf)
+	return p.read()
 }
 
-// preadAll reads f from offset 0 to EOF into *buf; with single, a read
-// that does not fill the buffer ends it.
-func preadAll(f *os.File, path string, single bool, buf *[]byte) ([]byte, error) {
-	if cap(*buf) == 0 {
-		*buf = make([]byte, 0, 4096)
+// readAll reads the open file from offset 0 to its end into p.buf (grown
+// as needed and kept). A read that returns less than it asked for ends the
+// file when p.single is set, or, for a file generated record by record,
+// when it is shorter than seqShortRead; otherwise it reads on until a read
+// returns nothing.
+func (p *procFile) readAll() ([]byte, error) {
+	if cap(p.buf) == 0 {
+		p.buf = make([]byte, 0, 4096)
 	}
-	b := (*buf)[:0]
+	b := p.buf[:0]
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
 		want := cap(b) - len(b)
-		var (
-			n   int
-			err error
-		)
-		if single {
-			// One pread: os.File.ReadAt would read again to see EOF.
-			n, err = pread(f, b[len(b):cap(b)], int64(len(b)))
-		} else {
-			n, err = f.ReadAt(b[len(b):cap(b)], int64(len(b)))
+		n, err := p.pread(b[len(b):cap(b)], int64(len(b)))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p.path, err)
 		}
 		b = b[:len(b)+n]
-		if err == io.EOF || (err == nil && n == 0) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if single && n < want {
+		if n == 0 || (n < want && (p.single || n < seqShortRead)) {
 			break
 		}
 		if len(b) > maxProcFileBytes {
-			return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxProcFileBytes)
+			return nil, fmt.Errorf("read %s: larger than %d bytes", p.path, maxProcFileBytes)
 		}
 	}
-	*buf = b
+	p.buf = b
 	return b, nil
 }
+
+// pread reads once from the open file at off into dst with a raw system
+// call. Unlike os.File.ReadAt, which goes through the runtime's
+// entersyscall/exitsyscall, it does not tell the scheduler: the runtime's
+// monitor thread (sysmon) is not woken out of its deep sleep by the read
+// (it then polls every 20 µs until the process is idle again), and does
+// not hand the P to another thread while the read runs. Each of those is
+// a thread wake-up with its context switches, which cost more than the
+// read itself. This is only right for files the kernel generates from
+// memory in microseconds and that never wait for I/O, as the /proc files
+// the collectors read (the goroutine keeps its P during the read: with
+// GOMAXPROCS=1 nothing else runs meanwhile). Calls that may hang (statfs
+// on a network filesystem) keep the ordinary path. rc.Control holds a
+// reference on the descriptor, so a concurrent Close cannot let the read
+// reach a reused descriptor number.
+func (p *procFile) pread(dst []byte, off int64) (int, error) {
+	if p.rawRead == nil {
+		p.rawRead = func(fd uintptr) {
+			var ptr unsafe.Pointer
+			if len(p.dst) > 0 {
+				ptr = unsafe.Pointer(&p.dst[0])
+			}
+			for {
+				n, _, errno := unix.RawSyscall6(unix.SYS_PREAD64, fd, uintptr(ptr), uintptr(len(p.dst)), uintptr(p.off), 0, 0)
+				if errno != unix.EINTR {
+					p.n, p.errno = int(n), errno
+					return
+				}
+			}
+		}
+	}
+	p.dst, p.off = dst, off
+	err := p.rc.Control(p.rawRead)
+	p.dst = nil
+	if err != nil {
+		return 0, err
+	}
+	if p.errno != 0 {
+		return 0, p.errno
+	}
+	return p.n, nil
+}
+
+// seqShortRead: a read of a record-by-record /proc file (a seq_file:
+// /proc/diskstats, /proc/net/dev) into a buffer of at least 4 KiB that
+// returns fewer bytes than this has reached the end of the file. The
+// kernel fills its own buffer (one page at first, kept and grown for the
+// open file) with whole records until the records end, the reader's buffer
+// is full, or the next record does not fit in what is left of its buffer;
+// a read stopped by a record that did not fit returned more than the
+// buffer less that record, and no line of these files comes near 2 KiB
+// (at most ~20 counters of 20 digits and a device name). So a read of
+// most hosts' diskstats and net/dev is one system call, where reading
+// until a read returns 0 bytes was two.
+const seqShortRead = 2048
 
 // procMeminfo reads memory use from /proc/meminfo (path) with one read into
 // a reused buffer. gopsutil's mem.VirtualMemory splits every line of the
@@ -276,33 +331,6 @@ func fieldsInto(b []byte, dst [][]byte) int {
 // asciiSpace marks the ASCII bytes unicode.IsSpace accepts.
 var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
-// pread reads once from f at off into p (os.File.ReadAt reads until p is
-// full or EOF, one more system call for every file shorter than p).
-func pread(f *os.File, p []byte, off int64) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var (
-		n    int
-		perr error
-	)
-	if err := rc.Read(func(fd uintptr) bool {
-		for {
-			n, perr = syscall.Pread(int(fd), p, off)
-			if perr != syscall.EINTR {
-				return true
-			}
-		}
-	}); err != nil {
-		return 0, err
-	}
-	if perr != nil {
-		return 0, perr
-	}
-	return n, nil
-}
-
 // nextLine splits b at its first newline: the line without it, and the
 // rest (nil after the last line).
 func nextLine(b []byte) (line, rest []byte) {
@@ -310,4 +338,32 @@ func nextLine(b []byte) (line, rest []byte) {
 		return b[:i], b[i+1:]
 	}
 	return b, nil
+}
+
+// internTable hands out one string per distinct byte sequence (device,
+// interface and cpu names, read every collection), so a collection does not
+// allocate them again. It holds at most maxInterned strings (names come
+// and go over time: renamed interfaces, hot-plugged disks); past that it
+// starts again empty. A nil table allocates every string.
+type internTable struct {
+	m map[string]string
+}
+
+// maxInterned bounds an internTable.
+const maxInterned = 1024
+
+// get returns b as a string, the same one as for every earlier equal b.
+func (t *internTable) get(b []byte) string {
+	if t == nil {
+		return string(b)
+	}
+	if s, ok := t.m[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	if t.m == nil || len(t.m) >= maxInterned {
+		t.m = make(map[string]string)
+	}
+	s := string(b)
+	t.m[s] = s
+	return s
 }

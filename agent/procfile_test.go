@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,4 +242,61 @@ func FuzzFieldsInto(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestProcFileSeqOneRead: the record-by-record /proc files the agent reads
+// (diskstats, net/dev) come whole from the kept-open handle, in one read
+// when shorter than seqShortRead (see there): the same lines as a read to
+// EOF through a fresh open, within counters moving in between.
+func TestProcFileSeqOneRead(t *testing.T) {
+	for _, path := range []string{"/proc/diskstats", "/proc/net/dev", "/proc/self/mountinfo"} {
+		t.Run(path, func(t *testing.T) {
+			pf := &procFile{path: path}
+			got, err := pf.read()
+			if err != nil {
+				t.Skipf("no %s here: %v", path, err)
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := firstFields(got), firstFields(want); !slices.Equal(g, w) {
+				t.Fatalf("read through the kept handle has lines %q, a fresh read %q", g, w)
+			}
+			if !bytes.HasSuffix(got, []byte("\n")) {
+				t.Fatalf("read ends in %q, not at a line end", got[max(0, len(got)-20):])
+			}
+		})
+	}
+}
+
+// firstFields returns the first three fields of every line (the names,
+// not the counters).
+func firstFields(b []byte) []string {
+	var out []string
+	for _, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		f := bytes.Fields(line)
+		out = append(out, string(bytes.Join(f[:min(3, len(f))], []byte(" "))))
+	}
+	return out
+}
+
+// TestProcFileSeqShortReadRule: a record-by-record file read in pieces
+// (a buffer smaller than the file) still comes whole: reads go on until
+// one is short enough to prove the end.
+func TestProcFileSeqShortReadRule(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	for _, size := range []int{seqShortRead - 1, seqShortRead, 4095, 4096, 4097, 3 * 4096, 10_000} {
+		want := bytes.Repeat([]byte("x"), size)
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pf := &procFile{path: p}
+		got, err := pf.read()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
+		}
+		pf.f.Close()
+	}
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -39,13 +41,21 @@ type AgentOptions struct {
 
 // AgentResult is an agent's measured footprint.
 type AgentResult struct {
-	Interval        time.Duration
-	Cycles          int
-	RSSIdle         int64
-	RSSAfter        int64
-	CPUPerCycle     time.Duration
-	ReportsPerCycle float64
-	BytesPerReport  float64
+	Interval    time.Duration
+	Cycles      int
+	RSSIdle     int64
+	RSSAfter    int64
+	CPUPerCycle time.Duration
+	// UserPerCycle and SysPerCycle split CPUPerCycle into user and kernel
+	// time (utime and stime of /proc/PID/stat).
+	UserPerCycle, SysPerCycle time.Duration
+	// SwitchesPerCycle is the context switches of all the agent's threads
+	// per cycle (voluntary: a thread went to sleep; involuntary: it was
+	// preempted), from /proc/PID/task/*/status: every thread wake-up costs
+	// two of them.
+	SwitchesPerCycle, InvoluntaryPerCycle float64
+	ReportsPerCycle                       float64
+	BytesPerReport                        float64
 }
 
 // fakeIngest is a minimal master ingest: it verifies each signed report
@@ -240,12 +250,20 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	t0, err := readThreads(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
 	r0, b0, c0, _ := fi.snapshot()
 	budget := time.Duration(o.Cycles)*o.Interval*4 + 30*time.Second
 	if err := waitCycles(c0+o.Cycles, budget); err != nil {
 		return nil, err
 	}
 	u1, err := ReadProc(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	t1, err := readThreads(cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +275,98 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 	if r1 > r0 {
 		res.BytesPerReport = float64(b1-b0) / float64(r1-r0)
 	}
+	perCycle := func(ticks int64) time.Duration {
+		return time.Duration(float64(ticks) / clockTicks / float64(cycles) * 1e9)
+	}
+	res.UserPerCycle, res.SysPerCycle = perCycle(t1.utime-t0.utime), perCycle(t1.stime-t0.stime)
+	res.SwitchesPerCycle = float64(t1.voluntary+t1.involuntary-t0.voluntary-t0.involuntary) / float64(cycles)
+	res.InvoluntaryPerCycle = float64(t1.involuntary-t0.involuntary) / float64(cycles)
 	return res, nil
+}
+
+// threadTimes is a process's user and system time (clock ticks) and its
+// threads' context switches, summed.
+type threadTimes struct {
+	utime, stime           int64
+	voluntary, involuntary int64
+}
+
+// readThreads reads pid's utime and stime from /proc/PID/stat and sums the
+// context switches of its threads (/proc/PID/task/*/status: the process's
+// own status counts its main thread only). A thread that ends between the
+// listing and its read is skipped.
+func readThreads(pid int) (threadTimes, error) {
+	var t threadTimes
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return t, fmt.Errorf("bench: reading process stat: %w", err)
+	}
+	if t.utime, t.stime, err = parseStatTimes(b); err != nil {
+		return t, fmt.Errorf("bench: /proc/%d/stat: %w", pid, err)
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return t, fmt.Errorf("bench: listing threads: %w", err)
+	}
+	for _, task := range tasks {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		v, n, err := parseCtxtSwitches(st)
+		if err != nil {
+			return t, fmt.Errorf("bench: thread %s status: %w", task.Name(), err)
+		}
+		t.voluntary += v
+		t.involuntary += n
+	}
+	return t, nil
+}
+
+// parseStatTimes returns utime and stime (fields 14 and 15) of a
+// /proc/PID/stat line. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted after its last ')'.
+func parseStatTimes(b []byte) (utime, stime int64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, errors.New("no ')' after the command name")
+	}
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 13", len(f))
+	}
+	if utime, err = strconv.ParseInt(string(f[11]), 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("utime: %w", err)
+	}
+	if stime, err = strconv.ParseInt(string(f[12]), 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("stime: %w", err)
+	}
+	return utime, stime, nil
+}
+
+// parseCtxtSwitches returns the voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches of a /proc/PID/task/TID/status file.
+func parseCtxtSwitches(b []byte) (voluntary, involuntary int64, err error) {
+	var haveVol, haveInvol bool
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		var dst *int64
+		switch {
+		case bytes.HasPrefix(line, []byte("voluntary_ctxt_switches:")):
+			dst, haveVol = &voluntary, true
+		case bytes.HasPrefix(line, []byte("nonvoluntary_ctxt_switches:")):
+			dst, haveInvol = &involuntary, true
+		default:
+			continue
+		}
+		v := bytes.TrimSpace(line[bytes.IndexByte(line, ':')+1:])
+		if *dst, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", line[:bytes.IndexByte(line, ':')], err)
+		}
+	}
+	if !haveVol || !haveInvol {
+		return 0, 0, errors.New("no voluntary_ctxt_switches and nonvoluntary_ctxt_switches lines")
+	}
+	return voluntary, involuntary, nil
 }
 
 // AgentChildOptions are the arguments of `lookout bench agent-child`.

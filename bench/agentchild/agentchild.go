@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -75,6 +76,10 @@ func (o Options) Args() []string {
 const (
 	EnvCPUProfile = "LOOKOUT_AGENT_CPUPROFILE"
 	EnvMemProfile = "LOOKOUT_AGENT_MEMPROFILE"
+	// EnvTrace names a file for an execution trace (runtime/trace) of the
+	// whole run: the timeline of every cycle's goroutines, system calls and
+	// thread wake-ups (`go tool trace FILE`).
+	EnvTrace = "LOOKOUT_AGENT_TRACE"
 )
 
 // Run runs a real agent with every collector family on o.Interval (below
@@ -95,6 +100,17 @@ func Run(o Options) error {
 			return fmt.Errorf("bench agent-child: cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv(EnvTrace); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("bench agent-child: trace: %w", err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("bench agent-child: trace: %w", err)
+		}
+		defer trace.Stop()
 	}
 	iv := o.Interval
 	cfg := configs.AgentConfig{Enabled: true, Name: "benchagent", Listen: "127.0.0.1:0", InsecureLoopback: true,
