@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -84,6 +86,9 @@ type IngestConfig struct {
 	// arriving after a quiet spell is committed at once, as before. 0 means
 	// DefaultFlushDelay; negative turns the window off.
 	FlushDelay time.Duration
+	// Backlog is how many reports may wait for authentication before the
+	// ingest sheds load; 0 means maxVerifyBacklog.
+	Backlog int
 }
 
 // DefaultFlushDelay is IngestConfig.FlushDelay when unset. At 4,000
@@ -128,8 +133,19 @@ type ingest struct {
 	silent    map[string]time.Time // agent -> when the silence WARN was sent
 	// gapAcked limits the acks sent for reports that arrive after a gap.
 	gapAcked map[string]time.Time
-	verify   []*actor.PID // verifier children, by shard
-	inline   *verifier    // used only when there are no verifier children
+	// held keeps, per agent, verified reports that arrived after a gap (a
+	// report of that agent was shed or lost) until the gap is filled, so
+	// the agent's resend of the missing report is enough: without it every
+	// report after the gap was dropped and had to be resent too. heldN is
+	// the total, bounded by maxHeld (and maxHeldPerAgent per agent).
+	held   map[string]*heldRun
+	heldN  int
+	verify []*actor.PID // verifier children, by shard
+	// hist is the history writer child; histSent and histDone count the
+	// batches sent to it and answered.
+	hist               *actor.PID
+	histSent, histDone uint64
+	inline             *verifier // used only when there are no verifier children
 	// sent and done count reports dispatched to / returned from each
 	// verifier, so stats questions see every report sent before them.
 	sent, done [verifyShards]uint64
@@ -143,9 +159,39 @@ type ingest struct {
 // same shard), everything else with state stays in the ingest actor.
 const verifyShards = 4
 
-// maxVerifyBacklog is how many reports may wait for signature checks before
-// the ingest actor sheds load.
-const maxVerifyBacklog = 8192
+// maxVerifyBacklog is how many reports may wait for signature checks (or,
+// checked, for the ingest actor) before it sheds load. They wait as raw
+// messages (~1 KiB for 40 values), so this bounds that memory to ~32 MiB,
+// and it lets the ingest ride out a stall of the store (a memtable flush or
+// compaction falling behind) of ~1.5 s at 20,000 reports/s without
+// shedding: every shed report costs a resend and holds up its agent's
+// later reports until the resend arrives.
+const maxVerifyBacklog = 32768
+
+// Bounds of the reports held after a gap (see ingest.held). A held report
+// of 40 values takes ~3 KiB, so at most ~24 MiB are held in all; a report
+// held longer than maxHeldAge is dropped (its gap was never filled: the
+// agent went away), and the agent resends it if it comes back.
+const (
+	maxHeld         = 8192
+	maxHeldPerAgent = 256
+	maxHeldAge      = 30 * time.Second
+)
+
+// heldRun is one agent's reports held after a gap, in seq order, and the
+// highest Oldest any of its reports carried: the agent had every seq
+// below floor acknowledged or dropped for good, so a held report whose seq
+// is at most floor needs nothing before it.
+type heldRun struct {
+	reps  []pendingReport
+	floor uint64
+}
+
+// has reports whether seq is held.
+func (h *heldRun) has(seq uint64) bool {
+	_, found := slices.BinarySearchFunc(h.reps, seq, func(p pendingReport, seq uint64) int { return cmp.Compare(p.r.Seq, seq) })
+	return found
+}
 
 // verifyJob asks a verifier to open one signed report.
 type verifyJob struct {
@@ -299,12 +345,61 @@ func (in *ingest) newVerifier(c *actor.Context) *verifier {
 	return &verifier{keys: in.cfg.Keys, parent: c.PID(), master: in.cfg.Master, now: in.cfg.Now}
 }
 
-func (in *ingest) spawnVerifiers(c *actor.Context) {
+// spawnChildren starts the verifiers and the history writer.
+func (in *ingest) spawnChildren(c *actor.Context) {
 	in.verify = in.verify[:0]
 	for i := range verifyShards {
 		v := in.newVerifier(c)
 		in.verify = append(in.verify, c.SpawnChild(func() actor.Receiver { return v }, "verify",
 			SpawnOpts(nil, strconv.Itoa(i), 0)...))
+	}
+	w := &histWriter{store: in.cfg.Store, log: in.cfg.Log, parent: c.PID()}
+	in.hist = c.SpawnChild(func() actor.Receiver { return w }, "history", SpawnOpts(nil, "writer", 0)...)
+}
+
+// maxHistInFlight is how many history batches may wait for the history
+// writer; beyond it the ingest writes the next one itself, which slows it
+// down to what the store can take.
+const maxHistInFlight = 4
+
+// histBatch asks the history writer to store one commit's samples; it
+// answers histDone.
+type histBatch struct{ items []store.HostSamples }
+
+type histDone struct{}
+
+// histWriter writes the history (raw samples and rollups) of committed
+// reports, outside the ingest actor's serial path: the ingest commits a
+// batch's last values, acks and goes on with the next batch while the
+// history of this one is written. The acks never waited for the history (a
+// failed history write is logged, not retried), so nothing changes for the
+// agents; batches are written in commit order.
+type histWriter struct {
+	store   *store.Store
+	log     *slog.Logger
+	parent  *actor.PID
+	lastLog time.Time
+}
+
+func (w *histWriter) Receive(c *actor.Context) {
+	b, ok := c.Message().(histBatch)
+	if !ok {
+		return
+	}
+	writeHistory(w.store, b.items, func(err error) {
+		if now := time.Now(); now.Sub(w.lastLog) >= 10*time.Second {
+			w.lastLog = now
+			w.log.Warn("ingest: history write failed", "reports", len(b.items), "err", err)
+		}
+	})
+	c.Send(w.parent, histDone{})
+}
+
+// writeHistory stores items; a failure other than the read-only history
+// (disk full: already reported) goes to fail.
+func writeHistory(st *store.Store, items []store.HostSamples, fail func(error)) {
+	if err := st.AddSamplesBatch(items); err != nil && !errors.Is(err, store.ErrHistoryReadOnly) {
+		fail(err)
 	}
 }
 
@@ -323,6 +418,17 @@ func (in *ingest) dispatch(c *actor.Context, a *anypb.Any) {
 		h.Write([]byte(s.ID))
 	}
 	shard := int(h.Sum32() % uint32(len(in.verify)))
+	// A session report whose seq this master applied or holds already is
+	// a duplicate whatever its MAC says: drop it before a verifier spends
+	// an HMAC and a decode on it (after one lost report an agent resends a
+	// whole window, most of which is here already).
+	if agent, seq, ok := wire.PeekSeq(a); ok && in.knownSeq(agent, seq) {
+		in.stats.EarlyDuplicates++
+		if seq <= in.last[string(agent)] {
+			in.ackLimited(c, string(agent))
+		}
+		return
+	}
 	// Load shedding: hollywood inboxes are unbounded, so when the verifiers
 	// are this far behind, new reports are dropped unacknowledged (the
 	// agents resend them later, with backoff) instead of piling up.
@@ -330,7 +436,7 @@ func (in *ingest) dispatch(c *actor.Context, a *anypb.Any) {
 	for i := range in.sent {
 		backlog += in.sent[i] - in.done[i]
 	}
-	if backlog >= maxVerifyBacklog {
+	if backlog >= uint64(in.cfg.Backlog) {
 		in.stats.Overloaded++
 		in.logLimited("overload", "ingest: overloaded, shedding reports (agents will resend)", "backlog", backlog)
 		return
@@ -353,8 +459,12 @@ func newIngest(cfg IngestConfig) actor.Producer {
 		if cfg.FlushDelay == 0 {
 			cfg.FlushDelay = DefaultFlushDelay
 		}
+		if cfg.Backlog <= 0 {
+			cfg.Backlog = maxVerifyBacklog
+		}
 		return &ingest{cfg: cfg, last: map[string]uint64{}, stored: map[string]uint64{}, senders: map[string]*actor.PID{},
 			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{}, gapAcked: map[string]time.Time{},
+			held:  map[string]*heldRun{},
 			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
 	}
 }
@@ -363,7 +473,7 @@ func (in *ingest) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
 		in.started = in.cfg.Now()
-		in.spawnVerifiers(c)
+		in.spawnChildren(c)
 		err := in.cfg.Store.List(nsSeq, "", func(key string, raw []byte) error {
 			var seq uint64
 			if err := store.Decode(raw, &seq); err != nil {
@@ -406,6 +516,12 @@ func (in *ingest) Receive(c *actor.Context) {
 		in.accept(c, m)
 		if len(in.waiters) > 0 {
 			in.answerStats(c)
+		}
+	case histDone:
+		// (A reply to a batch sent before this ingest actor restarted has
+		// no matching count.)
+		if in.histDone < in.histSent {
+			in.histDone++
 		}
 	case tick:
 		in.watch(c)
@@ -570,27 +686,47 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		in.senders[r.Agent] = c.Sender()
 	}
 	last := in.lastPending(r.Agent)
-	switch {
-	case r.Seq <= last:
+	if r.Seq <= last {
 		in.stats.Duplicates++
 		in.ack(c, r.Agent, in.last[r.Agent])
 		return
-	case r.Seq != last+1 && r.Oldest != r.Seq:
-		// A gap the agent has not explained: wait for its in-order resend.
+	}
+	h := in.held[r.Agent]
+	floor := r.Oldest
+	if h != nil {
+		h.floor = max(h.floor, r.Oldest)
+		floor = h.floor
+	}
+	p := pendingReport{r: r, sender: c.Sender(), at: now}
+	if r.Seq != last+1 && r.Seq > floor {
+		// A gap the agent has not explained (a report before this one was
+		// shed or lost): hold this one until the agent resends the missing
+		// ones.
 		in.stats.Gaps++
+		in.hold(r.Agent, p)
+		if h := in.held[r.Agent]; h != nil {
+			// Its Oldest may have made held reports applicable (the agent
+			// dropped what was missing before them).
+			in.drainHeld(c, r.Agent, h)
+		}
 		// Tell the agent where this master stands (at most twice a second
 		// per agent), so an uplink that backed off resends from there now.
-		if now.Sub(in.gapAcked[r.Agent]) >= 500*time.Millisecond {
-			in.gapAcked[r.Agent] = now
-			in.ack(c, r.Agent, in.last[r.Agent])
-		}
+		in.ackLimited(c, r.Agent)
 		return
 	}
-	in.pending = append(in.pending, pendingReport{r: r, sender: c.Sender(), at: now})
+	in.enqueue(c, p)
+	if h != nil {
+		in.drainHeld(c, r.Agent, h)
+	}
+}
+
+// enqueue adds an applicable report to the batch of the next group commit.
+func (in *ingest) enqueue(c *actor.Context, p pendingReport) {
+	in.pending = append(in.pending, p)
 	if in.pendingSeq == nil {
 		in.pendingSeq = map[string]uint64{}
 	}
-	in.pendingSeq[r.Agent] = r.Seq
+	in.pendingSeq[p.r.Agent] = p.r.Seq
 	if len(in.pending) >= maxBatch {
 		in.flush(c)
 		return
@@ -599,6 +735,101 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		in.flushQ = true
 		in.scheduleFlush(c)
 	}
+}
+
+// hold keeps p, which arrived after a gap, in its agent's held run (in seq
+// order, once per seq) unless the bounds are reached.
+func (in *ingest) hold(agent string, p pendingReport) {
+	h := in.held[agent]
+	if h == nil {
+		if in.heldN >= maxHeld {
+			in.stats.HeldDropped++
+			return
+		}
+		h = &heldRun{floor: p.r.Oldest}
+		in.held[agent] = h
+	}
+	i, found := slices.BinarySearchFunc(h.reps, p.r.Seq, func(q pendingReport, seq uint64) int { return cmp.Compare(q.r.Seq, seq) })
+	switch {
+	case found:
+		in.stats.Duplicates++
+	case len(h.reps) >= maxHeldPerAgent || in.heldN >= maxHeld:
+		in.stats.HeldDropped++
+	default:
+		h.reps = slices.Insert(h.reps, i, p)
+		in.heldN++
+	}
+}
+
+// drainHeld applies the held reports of agent that have become applicable
+// (the next seq, or at most the run's floor), in seq order.
+func (in *ingest) drainHeld(c *actor.Context, agent string, h *heldRun) {
+	n := 0
+	for _, p := range h.reps {
+		last := in.lastPending(agent)
+		if p.r.Seq <= last {
+			in.stats.Duplicates++
+			n++
+			continue
+		}
+		if p.r.Seq != last+1 && p.r.Seq > h.floor {
+			break
+		}
+		n++
+		in.stats.Reordered++
+		in.enqueue(c, p)
+	}
+	in.dropHeld(agent, h, n)
+}
+
+// dropHeld removes the first n reports of agent's held run.
+func (in *ingest) dropHeld(agent string, h *heldRun, n int) {
+	clear(h.reps[:n])
+	h.reps = h.reps[n:]
+	in.heldN -= n
+	if len(h.reps) == 0 {
+		delete(in.held, agent)
+	}
+}
+
+// expireHeld drops held reports older than maxHeldAge (by arrival).
+func (in *ingest) expireHeld(now time.Time) {
+	for agent, h := range in.held {
+		n := 0
+		for n < len(h.reps) && now.Sub(h.reps[n].at) > maxHeldAge {
+			n++
+		}
+		if n > 0 {
+			in.stats.HeldDropped += uint64(n)
+			in.dropHeld(agent, h, n)
+		}
+	}
+}
+
+// knownSeq reports whether agent's report seq was applied (committed or in
+// the batch) or is held.
+func (in *ingest) knownSeq(agent []byte, seq uint64) bool {
+	if seq <= in.lastPending(string(agent)) {
+		return true
+	}
+	h := in.held[string(agent)]
+	return h != nil && h.has(seq)
+}
+
+// ackLimited acks agent's committed position, at most twice a second per
+// agent: for reports after a gap (so an uplink that backed off resends from
+// there now) and for duplicates dropped unverified.
+func (in *ingest) ackLimited(c *actor.Context, agent string) {
+	now := in.cfg.Now()
+	if now.Sub(in.gapAcked[agent]) < 500*time.Millisecond {
+		return
+	}
+	in.gapAcked[agent] = now
+	var next uint64
+	if h := in.held[agent]; h != nil && len(h.reps) > 0 {
+		next = h.reps[0].r.Seq
+	}
+	in.ackNext(c, agent, in.last[agent], next)
 }
 
 // scheduleFlush sends the flush message for the pending batch: at once
@@ -632,7 +863,11 @@ func senderAddr(c *actor.Context) string {
 	return c.Sender().Address
 }
 
-func (in *ingest) ack(c *actor.Context, agent string, seq uint64) {
+func (in *ingest) ack(c *actor.Context, agent string, seq uint64) { in.ackNext(c, agent, seq, 0) }
+
+// ackNext acks agent's reports up to seq and, if next is not 0, says that
+// the reports from next on are held here (see model.Ack.Next).
+func (in *ingest) ackNext(c *actor.Context, agent string, seq, next uint64) {
 	to := in.senders[agent]
 	if to == nil {
 		return
@@ -640,8 +875,8 @@ func (in *ingest) ack(c *actor.Context, agent string, seq uint64) {
 	// Hand-encoded (model.Ack.AppendMsgpack, the same bytes as wire.Encode):
 	// one ack goes out per agent and flush, and the reflection encoder was
 	// ~3% of the master's CPU.
-	a := model.Ack{Master: in.cfg.Master, Agent: agent, Seq: seq}
-	c.Engine().Send(to, &anypb.Any{TypeUrl: wire.TypeAck, Value: a.AppendMsgpack(make([]byte, 0, 16+len(a.Master)+len(agent)))})
+	a := model.Ack{Master: in.cfg.Master, Agent: agent, Seq: seq, Next: next}
+	c.Engine().Send(to, &anypb.Any{TypeUrl: wire.TypeAck, Value: a.AppendMsgpack(make([]byte, 0, 26+len(a.Master)+len(agent)))})
 }
 
 func (in *ingest) flush(c *actor.Context) {
@@ -718,17 +953,13 @@ func (in *ingest) flush(c *actor.Context) {
 	}
 	in.stats.Accepted += uint64(len(batch))
 	in.stats.Commits++
-	// History for the whole batch in one transaction: one commit per
-	// batch instead of one per report (the ingest actor waits for each).
+	// History for the whole batch in one transaction (one commit per batch
+	// instead of one per report), written by the history writer while this
+	// actor goes on.
 	hist := make([]store.HostSamples, 0, len(batch))
 	for _, p := range batch {
 		if len(p.r.Samples) > 0 {
 			hist = append(hist, store.HostSamples{Host: p.r.Host, Time: time.Unix(0, p.r.Time), Samples: p.r.Samples})
-		}
-	}
-	if len(hist) > 0 {
-		if err := in.cfg.Store.AddSamplesBatch(hist); err != nil && !errors.Is(err, store.ErrHistoryReadOnly) {
-			in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
 		}
 	}
 	fwd := make(hostReports, len(batch))
@@ -736,6 +967,17 @@ func (in *ingest) flush(c *actor.Context) {
 		fwd[i] = hostReport{Report: p.r, Received: p.at}
 	}
 	c.Send(in.cfg.Hosts, fwd)
+	if len(hist) == 0 {
+		return
+	}
+	if in.hist != nil && in.histSent-in.histDone < maxHistInFlight {
+		in.histSent++
+		c.Send(in.hist, histBatch{items: hist})
+		return
+	}
+	writeHistory(in.cfg.Store, hist, func(err error) {
+		in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
+	})
 }
 
 // mergeLast is the last values to store for host after batch, whose
@@ -860,6 +1102,7 @@ func (in *ingest) notify(c *actor.Context, level model.Level, kind, agent string
 
 // watch raises a WARN for every configured agent silent past AgentSilence.
 func (in *ingest) watch(c *actor.Context) {
+	in.expireHeld(in.cfg.Now())
 	if in.cfg.AgentSilence <= 0 {
 		return
 	}

@@ -42,8 +42,11 @@ type MasterOptions struct {
 	// IngestFlushDelay is the ingest's group-commit window (see
 	// IngestConfig.FlushDelay): 0 means DefaultFlushDelay, negative off.
 	IngestFlushDelay time.Duration
-	Now              func() time.Time
-	Inject           func(host string, r *model.Report)
+	// IngestBacklog is how many reports may wait for authentication before
+	// the ingest sheds load (see maxVerifyBacklog): 0 means that default.
+	IngestBacklog int
+	Now           func() time.Time
+	Inject        func(host string, r *model.Report)
 	// StormBackoff is how long a child that exceeded its restart intensity
 	// stays parked at first (doubling up to 5m); default 5s.
 	StormBackoff time.Duration
@@ -166,7 +169,7 @@ func (r *root) Receive(c *actor.Context) {
 			StormBackoff: o.StormBackoff, Cluster: o.Cluster}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
 			Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
-			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now, FlushDelay: o.IngestFlushDelay}), 0)
+			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now, FlushDelay: o.IngestFlushDelay, Backlog: o.IngestBacklog}), 0)
 	}
 }
 
@@ -213,6 +216,15 @@ func (m *Master) Subscribe(fn func(model.Event)) func() { return m.subs.Add(fn) 
 
 // Stop stops the actor tree and the remote listener.
 func (m *Master) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if st, err := m.IngestStats(ctx); err == nil {
+		m.opts.Log.Info("master: ingest totals", "accepted", st.Accepted, "commits", st.Commits,
+			"duplicates", st.Duplicates, "early_duplicates", st.EarlyDuplicates, "gaps", st.Gaps,
+			"reordered", st.Reordered, "held_dropped", st.HeldDropped, "overloaded", st.Overloaded,
+			"rate_limited", st.RateLimited, "rejected", st.Rejected, "malformed", st.Malformed,
+			"unknown_session", st.UnknownSession, "store_errors", st.StoreErrors)
+	}
+	cancel()
 	for _, t := range m.ticks {
 		t.Stop()
 	}

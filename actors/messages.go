@@ -96,12 +96,22 @@ type qIngestStats struct{}
 
 // IngestStats counts what the ingest actor accepted and refused.
 type IngestStats struct {
-	Accepted    uint64 `json:"accepted"`
-	Duplicates  uint64 `json:"duplicates"`
+	Accepted   uint64 `json:"accepted"`
+	Duplicates uint64 `json:"duplicates"`
+	// Gaps counts reports that arrived after a gap in their agent's seqs
+	// (a report before them was shed or lost). They are held until the
+	// agent resends the missing ones (Reordered counts those applied then)
+	// unless the bounds on held reports are reached (HeldDropped: the agent
+	// resends them too).
 	Gaps        uint64 `json:"gaps"`
-	Rejected    uint64 `json:"rejected"` // unknown agent, bad signature, bad id
-	Malformed   uint64 `json:"malformed"`
-	RateLimited uint64 `json:"rate_limited"`
+	Reordered   uint64 `json:"reordered"`
+	HeldDropped uint64 `json:"held_dropped"`
+	// EarlyDuplicates counts session reports dropped before verification
+	// because their seq was applied or held already (resends).
+	EarlyDuplicates uint64 `json:"early_duplicates"`
+	Rejected        uint64 `json:"rejected"` // unknown agent, bad signature, bad id
+	Malformed       uint64 `json:"malformed"`
+	RateLimited     uint64 `json:"rate_limited"`
 	// Overloaded counts reports shed unacknowledged because signature
 	// checking was too far behind.
 	Overloaded  uint64 `json:"overloaded"`

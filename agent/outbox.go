@@ -11,6 +11,7 @@ import (
 type outEntry struct {
 	rep      *model.Report
 	lastSent time.Time // zero: never sent
+	holeSent time.Time // last resent because a master named it missing
 }
 
 // outbox holds the reports not yet acknowledged by one master, in seq order,
@@ -123,4 +124,39 @@ func (o *outbox) MarkSent(seq uint64, now time.Time) {
 	if i < len(o.entries) && o.entries[i].rep.Seq == seq {
 		o.entries[i].lastSent = now
 	}
+}
+
+// Hole returns the reports with after < seq < before (the ones a master
+// says it is missing while it holds later ones: they were lost, whenever
+// they were sent) that were not resent for that reason within the last
+// guard (the master's word may predate that resend), in seq order, and
+// marks them sent at now.
+func (o *outbox) Hole(after, before uint64, now time.Time, guard time.Duration) []*model.Report {
+	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].rep.Seq > after })
+	var out []*model.Report
+	for ; i < len(o.entries) && o.entries[i].rep.Seq < before; i++ {
+		e := &o.entries[i]
+		if !e.holeSent.IsZero() && now.Sub(e.holeSent) < guard {
+			continue
+		}
+		e.lastSent, e.holeSent = now, now
+		out = append(out, e.rep)
+	}
+	return out
+}
+
+// HoleUpTo reports whether a report with seq <= seq was resent because a
+// master named it missing: an ack of seq then also waited for that resend
+// (the master held seq until the hole was filled), so it is no round-trip
+// sample.
+func (o *outbox) HoleUpTo(seq uint64) bool {
+	for i := range o.entries {
+		if o.entries[i].rep.Seq > seq {
+			break
+		}
+		if !o.entries[i].holeSent.IsZero() {
+			return true
+		}
+	}
+	return false
 }

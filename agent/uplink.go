@@ -90,6 +90,9 @@ type uplinkCore struct {
 	backoff    time.Duration
 	srtt       time.Duration // smoothed ack round trip
 	lastOldest uint64        // first seq of the previous resend round
+	// resendNow holds the missing reports an ack named (Ack.Next), to be
+	// sent by the actor right after the ack.
+	resendNow []*wire.Any
 
 	// Session: until a Welcome answers the pending hello, reports are
 	// signed; afterwards they carry a MAC under the session key. A master
@@ -106,7 +109,18 @@ type uplinkCore struct {
 const (
 	maxResendBackoff = 8 * time.Second
 	minResendBatch   = 20
+	// minHoleGuard is the least time between two resends of a report a
+	// master said it is missing (it says so at most twice a second).
+	minHoleGuard = 250 * time.Millisecond
 )
+
+// takeResendNow returns the resends the last acks asked for (see
+// model.Ack.Next) and forgets them.
+func (u *uplinkCore) takeResendNow() []*wire.Any {
+	out := u.resendNow
+	u.resendNow = nil
+	return out
+}
 
 // newUplinkCore returns the core of the uplink to master.
 func newUplinkCore(master, agent string, key ed25519.PrivateKey, size int, resendAfter time.Duration, log *slog.Logger) *uplinkCore {
@@ -193,7 +207,7 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 		return
 	}
 	u.stats.LastReject = ""
-	if sent, ok := u.out.SentAt(a.Seq); ok && !sent.IsZero() {
+	if sent, ok := u.out.SentAt(a.Seq); ok && !sent.IsZero() && !u.out.HoleUpTo(a.Seq) {
 		rtt := now.Sub(sent)
 		if u.srtt == 0 {
 			u.srtt = rtt
@@ -211,6 +225,18 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 	u.out.Ack(a.Seq)
 	if a.Seq > u.stats.AckedSeq {
 		u.stats.AckedSeq = a.Seq
+	}
+	if a.Next > a.Seq+1 {
+		// The master holds the reports from Next on: resend only the
+		// missing ones, now (not a whole window when the timer expires).
+		// A hole resent within the guard is in flight already.
+		guard := max(2*u.srtt, minHoleGuard)
+		for _, r := range u.out.Hole(a.Seq, a.Next, now, guard) {
+			if m := u.sign(r); m != nil {
+				u.resendNow = append(u.resendNow, m)
+				u.stats.Resent++
+			}
+		}
 	}
 	u.stats.Queued = u.out.Len()
 	u.log.Debug("ack received", "acked_seq", a.Seq, "queued", u.stats.Queued)
@@ -410,6 +436,9 @@ func (u *uplinkActor) Receive(c *actor.Context) {
 		}
 		if h != nil {
 			c.Send(u.target, h)
+		}
+		for _, msg := range u.core.takeResendNow() {
+			c.Send(u.target, msg)
 		}
 	case actor.Initialized, actor.InternalError:
 	default:

@@ -530,3 +530,58 @@ func FuzzUplinkSessionMessages(f *testing.F) {
 		}
 	})
 }
+
+// An ack naming a hole (Ack.Next) makes exactly the missing reports go out
+// at once, at most once per guard, and leaves the go-back-N timer alone.
+func TestUplinkResendsHoleNamedByAck(t *testing.T) {
+	pub, priv := testKey(t)
+	u := newUplinkCore("m1", "ag", priv, 100, 2*time.Second, testLog)
+	t0 := time.Unix(1000, 0)
+	for seq := uint64(1); seq <= 6; seq++ {
+		u.push(rep(seq), t0)
+	}
+	resent := func(now time.Time, a model.Ack) []uint64 {
+		t.Helper()
+		if err := u.handleAck(ackAny(t, a), now); err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, m := range u.takeResendNow() {
+			got = append(got, open(t, pub, m).Seq)
+		}
+		return got
+	}
+	tests := []struct {
+		name string
+		at   time.Duration
+		ack  model.Ack
+		want []uint64
+	}{
+		{"hole 2..3", 10 * time.Millisecond, model.Ack{Agent: "ag", Seq: 1, Next: 4}, []uint64{2, 3}},
+		{"same hole within the guard", 100 * time.Millisecond, model.Ack{Agent: "ag", Seq: 1, Next: 4}, nil},
+		{"same hole after the guard", 400 * time.Millisecond, model.Ack{Agent: "ag", Seq: 1, Next: 4}, []uint64{2, 3}},
+		{"no hole", 500 * time.Millisecond, model.Ack{Agent: "ag", Seq: 2}, nil},
+		{"next right after seq", time.Second, model.Ack{Agent: "ag", Seq: 2, Next: 3}, nil},
+		{"hole 4..5 after 3 is acked", 1100 * time.Millisecond, model.Ack{Agent: "ag", Seq: 3, Next: 6}, []uint64{4, 5}},
+	}
+	for _, tt := range tests {
+		if got := resent(t0.Add(tt.at), tt.ack); !eq(got, tt.want) {
+			t.Fatalf("%s: resent %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if u.stats.Resent != 6 {
+		t.Fatalf("Resent = %d, want 6", u.stats.Resent)
+	}
+	// The ack that covers a hole resend waited for it: no round-trip sample.
+	srtt := u.srtt
+	if err := u.handleAck(ackAny(t, model.Ack{Agent: "ag", Seq: 5}), t0.Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if u.srtt != srtt {
+		t.Fatalf("srtt %v -> %v from an ack that waited for a hole", srtt, u.srtt)
+	}
+	// The reports resent for the hole are not due again before the timer.
+	if due := u.resend(t0.Add(1200 * time.Millisecond)); len(due) != 0 {
+		t.Fatalf("go-back-N resent %d reports right after the hole resend", len(due))
+	}
+}

@@ -50,6 +50,9 @@ type Result struct {
 	Latencies               []time.Duration // sorted
 	Requested               int             // crossings attempted
 	Notifications           map[string]int  // webhook deliveries by kind
+	// IngestTotals is the master's "ingest totals" log line at shutdown
+	// (what it accepted, held, dropped as duplicates, shed), or "".
+	IngestTotals string
 }
 
 // Run performs one master load run.
@@ -194,6 +197,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := m.Stop(); err != nil {
 		o.Log.Warn("stopping master", "err", err)
 	}
+	res.IngestTotals = m.ingestTotals()
 	return res, nil
 }
 

@@ -208,7 +208,7 @@ func BenchmarkIngestPipeline(b *testing.B) { benchIngestPipeline(b, false, 0, 0)
 // which is what the master's CPU per report over the network is made of.
 // It compares the ingest's group-commit window off and on (the default).
 func BenchmarkIngestPipelinePaced(b *testing.B) {
-	for _, rate := range []int{4000, 10000} {
+	for _, rate := range []int{4000, 10000, 20000} {
 		for _, d := range []time.Duration{-1, actors.DefaultFlushDelay} {
 			name := fmt.Sprintf("rate=%d/flushdelay=%v", rate, max(d, 0))
 			b.Run(name, func(b *testing.B) { benchIngestPipeline(b, false, rate, d) })
@@ -315,7 +315,7 @@ func benchIngestPipeline(b *testing.B, signed bool, rate int, flushDelay time.Du
 	b.ResetTimer()
 	start := time.Now()
 	// At most 4,096 reports in flight, as agents with outboxes would be:
-	// beyond 8,192 waiting for signature checks the ingest sheds load.
+	// the ingest sheds load beyond maxVerifyBacklog waiting for checks.
 	for i, msg := range msgs {
 		for int64(i)-acked.Load() > 4096 {
 			time.Sleep(50 * time.Microsecond)
@@ -398,6 +398,37 @@ func TestSimAgentBadSession(t *testing.T) {
 	}
 }
 
+// TestSimAgentHoleResend: like the real uplink, a simulated agent resends
+// at once exactly the reports an ack names missing (Ack.Next), at most once
+// per guard.
+func TestSimAgentHoleResend(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	a := &simAgent{name: "s", gen: &Generator{}, backoff: simResendAfter, batch: simResendBatch}
+	for i := range 10 {
+		a.unacked = append(a.unacked, simPending{seq: uint64(i + 1), msg: &anypb.Any{}, sent: t0})
+	}
+	tests := []struct {
+		at        time.Duration
+		seq, next uint64
+		want      int
+	}{
+		{10 * time.Millisecond, 1, 4, 2},   // 2 and 3
+		{100 * time.Millisecond, 1, 4, 0},  // within the guard
+		{400 * time.Millisecond, 1, 4, 2},  // after it
+		{500 * time.Millisecond, 3, 0, 0},  // no hole
+		{600 * time.Millisecond, 3, 4, 0},  // next right after seq
+		{700 * time.Millisecond, 4, 10, 5}, // 5..9
+	}
+	for _, tt := range tests {
+		if got := len(a.ack(tt.seq, tt.next, t0.Add(tt.at))); got != tt.want {
+			t.Fatalf("ack %d next %d at %v: %d resent, want %d", tt.seq, tt.next, tt.at, got, tt.want)
+		}
+	}
+	if len(a.unacked) != 6 || a.unacked[0].seq != 5 {
+		t.Fatalf("unacked %d from %d, want 6 from 5", len(a.unacked), a.unacked[0].seq)
+	}
+}
+
 // TestSimAgentResendBackoff: the simulated agents follow the real uplink's
 // resend rules (agent/uplink.go uplinkCore): nothing before max(backoff,
 // 3x srtt); a round without progress doubles the backoff (up to 8 s) and
@@ -462,7 +493,7 @@ func TestSimAgentResendBackoff(t *testing.T) {
 			a.srtt = tt.srtt
 			for i, s := range tt.steps {
 				for _, seq := range s.acks {
-					a.ack(seq, at(s.at))
+					a.ack(seq, 0, at(s.at))
 				}
 				a.mu.Lock()
 				got := len(a.dueLocked(at(s.at)))

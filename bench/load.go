@@ -28,6 +28,7 @@ const (
 	// minResendBatch, maxResendBackoff).
 	simResendBatch    = 200
 	simMinResendBatch = 20
+	simMinHoleGuard   = 250 * time.Millisecond // as agent's minHoleGuard
 	simMaxBackoff     = 8 * time.Second
 	// Threshold is the value the bench rule alarms above; normal reports stay
 	// below it, crossing reports go to 2x.
@@ -81,9 +82,10 @@ type simAgent struct {
 const simHelloRetry = 2 * time.Second
 
 type simPending struct {
-	seq  uint64
-	msg  *anypb.Any
-	sent time.Time
+	seq      uint64
+	msg      *anypb.Any
+	sent     time.Time
+	holeSent time.Time // last resent because the master named it missing
 }
 
 // engine is one hollywood engine with a remote listener carrying many
@@ -430,14 +432,21 @@ func (a *simAgent) dueLocked(now time.Time) []*anypb.Any {
 // ack applies an acknowledgement of everything up to seq: the round trip
 // of report seq feeds srtt, and an ack below the oldest unacked report
 // while backed off (the master lost reports) makes it due at once, as in
-// uplinkCore.ack.
-func (a *simAgent) ack(seq uint64, now time.Time) {
+// uplinkCore.ack. When the master names a hole (next > seq+1: it holds the
+// reports from next on), ack returns the missing reports to resend now, as
+// uplinkCore.ack does with outbox.Hole.
+func (a *simAgent) ack(seq, next uint64, now time.Time) []*anypb.Any {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	n := 0
 	for n < len(a.unacked) && a.unacked[n].seq <= seq {
 		n++
 	}
-	if n > 0 && a.unacked[n-1].seq == seq {
+	hole := false // the ack waited for a hole resend: no round-trip sample
+	for i := range n {
+		hole = hole || !a.unacked[i].holeSent.IsZero()
+	}
+	if n > 0 && a.unacked[n-1].seq == seq && !hole {
 		rtt := now.Sub(a.unacked[n-1].sent)
 		if a.srtt == 0 {
 			a.srtt = rtt
@@ -450,8 +459,29 @@ func (a *simAgent) ack(seq uint64, now time.Time) {
 		a.unacked[0].sent = time.Time{}
 	}
 	a.unacked = a.unacked[n:]
-	a.mu.Unlock()
 	a.gen.acked.Add(uint64(n))
+	if next <= seq+1 {
+		return nil
+	}
+	var out []*anypb.Any
+	guard := max(2*a.srtt, simMinHoleGuard)
+	for i := range a.unacked {
+		p := &a.unacked[i]
+		if p.seq >= next {
+			break
+		}
+		if !p.holeSent.IsZero() && now.Sub(p.holeSent) < guard {
+			continue
+		}
+		if p.msg == nil {
+			if p.msg = a.resign(p.seq); p.msg == nil {
+				continue
+			}
+		}
+		p.sent, p.holeSent = now, now
+		out = append(out, p.msg)
+	}
+	return out
 }
 
 // resign re-encodes report seq after its session was lost: signed, or
@@ -507,7 +537,10 @@ func (en *engine) receive(c *actor.Context) {
 		a.gen.rejects.Add(1)
 		return
 	}
-	a.ack(ack.Seq, time.Now())
+	for _, m := range a.ack(ack.Seq, ack.Next, time.Now()) {
+		a.gen.resent.Add(1)
+		a.eng.e.SendWithSender(a.gen.target, m, a.eng.ackPID)
+	}
 }
 
 // Stop shuts the engines down.

@@ -82,7 +82,7 @@ func StartMaster(ctx context.Context, s MasterSpec) (*MasterProc, error) {
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		return nil, fmt.Errorf("bench: writing master config: %w", err)
 	}
-	args := []string{"master", "-c", cfgPath, "--log-level", "warn"}
+	args := []string{"master", "-c", cfgPath, "--log-level", "info"}
 	if s.Pprof != "" {
 		args = append(args, "--pprof", s.Pprof)
 	}
@@ -145,6 +145,21 @@ func (m *MasterProc) logTail() string {
 		b = b[len(b)-2000:]
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// ingestTotals returns the fields of the master's "ingest totals" log
+// line (written when it stops), or "".
+func (m *MasterProc) ingestTotals() string {
+	b, err := os.ReadFile(m.logPath)
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(b)) {
+		if _, rest, ok := strings.Cut(line, `msg="master: ingest totals" `); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
 }
 
 // Stop sends SIGTERM and waits up to 15 s, then kills.

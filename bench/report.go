@@ -58,6 +58,9 @@ func (r *Result) WriteMarkdown(w io.Writer) {
 		kinds = []string{"none"}
 	}
 	fmt.Fprintf(w, "| webhook deliveries | %s | |\n", strings.Join(kinds, ", "))
+	if r.IngestTotals != "" {
+		fmt.Fprintf(w, "| master ingest totals | %s | |\n", r.IngestTotals)
+	}
 }
 
 // WriteMarkdown writes the agent footprint as a Markdown table.
@@ -70,6 +73,8 @@ func (a *AgentResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| RSS after %d cycles | %s | < 10 MiB (%s) |\n", a.Cycles, fmtBytes(a.RSSAfter), verdict(a.RSSAfter < TargetAgentRSS))
 	fmt.Fprintf(w, "| CPU per collection cycle (all families, sign, send) | %s | < 0.5 ms (%s) |\n", fmtDur(a.CPUPerCycle),
 		verdict(a.CPUPerCycle < TargetAgentCPUCycle))
+	fmt.Fprintf(w, "| of which user / kernel; context switches per cycle (involuntary) | %s / %s; %.1f (%.1f) | |\n",
+		fmtDur(a.UserPerCycle), fmtDur(a.SysPerCycle), a.SwitchesPerCycle, a.InvoluntaryPerCycle)
 	fmt.Fprintf(w, "| reports per cycle / bytes per report (signed envelope) | %.1f / %.0f | |\n", a.ReportsPerCycle, a.BytesPerReport)
 }
 

@@ -44,7 +44,7 @@ func TestWriteMarkdown(t *testing.T) {
 			Window: 13 * time.Second, Offered: 20000, Sent: 200012, Acked: 23103, Resent: 589236, UnackedAtEnd: 199345,
 			IngestRate: 1777, MasterCPUPerReport: ms(0.498), MasterCPUShare: 0.88, GeneratorCPUShare: 0.84,
 			RSSIdle: 25 << 20, RSSLoad: 1347 << 20, RSSSettled: 1854 << 20, RSSPerHostLoad: 1353 << 10, RSSPerHostSettled: 1873 << 10,
-			Requested: 176}},
+			Requested: 176, IngestTotals: "accepted=23103 gaps=12 overloaded=170000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +55,7 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	var b bytes.Buffer
 	(&AgentResult{Interval: 10 * time.Millisecond, Cycles: 1000, RSSIdle: 23 << 20, RSSAfter: 47 << 20,
-		CPUPerCycle: ms(1.68), ReportsPerCycle: 6, BytesPerReport: 448}).WriteMarkdown(&b)
+		CPUPerCycle: ms(1.68), UserPerCycle: ms(1.01), SysPerCycle: ms(0.67), SwitchesPerCycle: 17.5, InvoluntaryPerCycle: 2.5,
+		ReportsPerCycle: 6, BytesPerReport: 448}).WriteMarkdown(&b)
 	golden(t, "agent.md", b.Bytes())
 }

@@ -104,7 +104,7 @@ var (
 	reportFieldKeys = [...]string{"ver", "a", "h", "q", "o", "t", "sm", "ck", "dr"}
 	sampleFieldKeys = [...]string{"s", "r", "u", "v"}
 	checkFieldKeys  = [...]string{"s", "u", "up", "i", "rt", "since", "d"}
-	ackFieldKeys    = [...]string{"m", "a", "q", "rj"}
+	ackFieldKeys    = [...]string{"m", "a", "q", "rj", "n"}
 )
 
 // ---------------------------------------------------------------- encoding
@@ -218,6 +218,9 @@ func (a *Ack) AppendMsgpack(dst []byte) []byte {
 	if a.Reject != "" {
 		n++
 	}
+	if a.Next != 0 {
+		n++
+	}
 	dst = mpack.AppendMapLen(dst, n)
 	dst = append(dst, 0xa1, 'm')
 	dst = mpack.AppendString(dst, a.Master)
@@ -228,6 +231,10 @@ func (a *Ack) AppendMsgpack(dst []byte) []byte {
 	if a.Reject != "" {
 		dst = append(dst, 0xa2, 'r', 'j')
 		dst = mpack.AppendString(dst, a.Reject)
+	}
+	if a.Next != 0 {
+		dst = append(dst, 0xa1, 'n')
+		dst = mpack.AppendUint64(dst, a.Next)
 	}
 	return dst
 }
@@ -904,6 +911,8 @@ func (a *Ack) mpField(p *reader, f int) error {
 		a.Seq, err = p.uint64()
 	case 3:
 		a.Reject, err = p.str()
+	case 4:
+		a.Next, err = p.uint64()
 	}
 	return err
 }

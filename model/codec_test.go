@@ -59,6 +59,7 @@ type refAck struct {
 	Agent  string `msgpack:"a"`
 	Seq    uint64 `msgpack:"q"`
 	Reject string `msgpack:"rj,omitempty"`
+	Next   uint64 `msgpack:"n,omitempty"`
 }
 
 func toRef(r *Report) *refReport {
@@ -286,7 +287,7 @@ func TestReportEncodingMatchesReflection(t *testing.T) {
 }
 
 func TestAckAndCheckEncodingMatchReflection(t *testing.T) {
-	for _, a := range []Ack{{}, {Master: "m1", Agent: "ag", Seq: 7}, {Master: "ü", Agent: strings.Repeat("a", 300), Seq: math.MaxUint64, Reject: "bad signature"}} {
+	for _, a := range []Ack{{}, {Master: "m1", Agent: "ag", Seq: 7}, {Master: "ü", Agent: strings.Repeat("a", 300), Seq: math.MaxUint64, Reject: "bad signature"}, {Master: "m1", Agent: "ag", Seq: 7, Next: 12}} {
 		got, err := msgpack.Marshal(&a)
 		if err != nil {
 			t.Fatal(err)

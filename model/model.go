@@ -155,6 +155,11 @@ type Ack struct {
 	// Reject, if set, says why the master refused the report (unknown agent,
 	// bad signature). The agent logs it and does not resend forever.
 	Reject string `msgpack:"rj,omitempty" json:"reject,omitempty"`
+	// Next, if set, is the lowest seq above Seq that the master holds: it
+	// arrived after a gap, so the reports between Seq and Next are missing
+	// there (lost or shed) and the agent should resend those now, and only
+	// those. Older agents ignore it and resend in order from Seq+1.
+	Next uint64 `msgpack:"n,omitempty" json:"next,omitempty"`
 }
 
 // Notification is what the router fans out to notifiers.

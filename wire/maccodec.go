@@ -38,7 +38,7 @@ func encodeMACReport(m *MACReport) (*Any, error) {
 // nothing after); ok is false otherwise, and the caller uses the general
 // decoder. Body and MAC are copies, as the general decoder gives.
 func decodeMACReportFast(b []byte) (m MACReport, ok bool) {
-	p := macReader{b: b}
+	p := peekReader{b: b}
 	if !p.lit(0x84, 0xa1, 'a') {
 		return m, false
 	}
@@ -46,7 +46,7 @@ func decodeMACReportFast(b []byte) (m MACReport, ok bool) {
 	if !ok || !p.lit(0xa1, 's', mpack.Uint64) {
 		return m, false
 	}
-	session, ok := p.u64()
+	session, ok := p.n(8)
 	if !ok || !p.lit(0xa1, 'b') {
 		return m, false
 	}
@@ -58,101 +58,14 @@ func decodeMACReportFast(b []byte) (m MACReport, ok bool) {
 	if !ok || p.i != len(p.b) {
 		return m, false
 	}
-	return MACReport{Agent: agent, Session: session, Body: body, MAC: mac}, true
+	return MACReport{Agent: string(agent), Session: session, Body: clone(body), MAC: clone(mac)}, true
 }
 
-// macReader reads the fixed layout of decodeMACReportFast.
-type macReader struct {
-	b []byte
-	i int
-}
-
-// lit consumes exactly the bytes want.
-func (p *macReader) lit(want ...byte) bool {
-	if len(p.b)-p.i < len(want) || string(p.b[p.i:p.i+len(want)]) != string(want) {
-		return false
+// clone copies b (nil stays nil, as the reflection decoder gives for a
+// msgpack nil).
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
 	}
-	p.i += len(want)
-	return true
-}
-
-// n reads an n-byte big-endian length or integer.
-func (p *macReader) n(size int) (uint64, bool) {
-	if len(p.b)-p.i < size {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range p.b[p.i : p.i+size] {
-		v = v<<8 | uint64(c)
-	}
-	p.i += size
-	return v, true
-}
-
-func (p *macReader) u64() (uint64, bool) { return p.n(8) }
-
-// take returns a copy of the next l bytes.
-func (p *macReader) take(l uint64) ([]byte, bool) {
-	if l > uint64(len(p.b)-p.i) {
-		return nil, false
-	}
-	out := append([]byte{}, p.b[p.i:p.i+int(l)]...)
-	p.i += int(l)
-	return out, true
-}
-
-// str reads a msgpack string (fixstr, str8/16/32).
-func (p *macReader) str() (string, bool) {
-	if p.i >= len(p.b) {
-		return "", false
-	}
-	c := p.b[p.i]
-	p.i++
-	var l uint64
-	ok := true
-	switch {
-	case c&0xe0 == 0xa0:
-		l = uint64(c & 0x1f)
-	case c == mpack.Str8:
-		l, ok = p.n(1)
-	case c == mpack.Str16:
-		l, ok = p.n(2)
-	case c == mpack.Str32:
-		l, ok = p.n(4)
-	default:
-		return "", false
-	}
-	if !ok || l > uint64(len(p.b)-p.i) {
-		return "", false
-	}
-	s := string(p.b[p.i : p.i+int(l)])
-	p.i += int(l)
-	return s, true
-}
-
-// bin reads a msgpack bin (bin8/16/32) or nil.
-func (p *macReader) bin() ([]byte, bool) {
-	if p.i >= len(p.b) {
-		return nil, false
-	}
-	c := p.b[p.i]
-	p.i++
-	var l uint64
-	ok := true
-	switch c {
-	case mpack.Nil:
-		return nil, true
-	case mpack.Bin8:
-		l, ok = p.n(1)
-	case mpack.Bin16:
-		l, ok = p.n(2)
-	case mpack.Bin32:
-		l, ok = p.n(4)
-	default:
-		return nil, false
-	}
-	if !ok {
-		return nil, false
-	}
-	return p.take(l)
+	return append([]byte{}, b...)
 }
