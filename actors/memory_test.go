@@ -33,8 +33,9 @@ func TestLastValuesSortedReplacedExact(t *testing.T) {
 			for _, sm := range tt.set {
 				lv.set(sm)
 			}
-			if cap(lv.s) != len(lv.s) {
-				t.Errorf("cap %d, len %d: spare capacity kept", cap(lv.s), len(lv.s))
+			if cap(lv.s.Shapes) != len(lv.s.Shapes) || cap(lv.s.Values) != len(lv.s.Values) {
+				t.Errorf("shapes cap %d, len %d, values cap %d, len %d: spare capacity kept",
+					cap(lv.s.Shapes), len(lv.s.Shapes), cap(lv.s.Values), len(lv.s.Values))
 			}
 			got := lv.list()
 			if len(got) != len(tt.keys) {

@@ -33,7 +33,7 @@ type rulesChanged struct{ Rules []*compiledRule }
 // receiver must not modify (the host actor shares them).
 type statusUpdate struct {
 	Status  model.HostStatus
-	Samples []model.CompactSample
+	Samples model.CompactSamples
 }
 
 // alarmUpdate is sent by alarm actors to the query read-model.

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -21,7 +22,7 @@ const (
 // dashboard read from it with Requests, so no query ever waits on a busy
 // host actor.
 type query struct {
-	hosts       map[string]hostEntry
+	hosts       map[string]*hostEntry
 	alarms      map[string]model.AlarmStatus
 	transitions []model.Event // newest last
 	deliveries  map[string]model.Delivery
@@ -33,14 +34,35 @@ type query struct {
 // hostEntry is the read-model of one host: its status without samples,
 // and its samples compact, shared with its host actor (never modified
 // here); the query answers build model.Sample values from them on demand.
+// The hosts map holds pointers, updated in place: its slots stay small, so
+// the spare slots of a growing map cost little per host. The entry keeps
+// only the fields a host actor sets (176 bytes where a model.HostStatus
+// and the samples take 240); the host's name is the map key.
 type hostEntry struct {
-	status  model.HostStatus
-	samples []model.CompactSample
+	lastSeen, downSince time.Time
+	load                float64
+	checks              []model.CheckStatus
+	agent               string
+	lastSeq, dropped    uint64
+	up, persistent      bool
+	samples             model.CompactSamples
 }
 
-// full returns the host's status with its samples.
-func (e *hostEntry) full() model.HostStatus {
-	h := e.status
+// set stores the status of a statusUpdate (whose Samples field is unused).
+func (e *hostEntry) set(st model.HostStatus, samples model.CompactSamples) {
+	*e = hostEntry{lastSeen: st.LastSeen, downSince: st.DownSince, load: st.Load, checks: st.Checks, agent: st.Agent,
+		lastSeq: st.LastSeq, dropped: st.Dropped, up: st.Up, persistent: st.Persistent, samples: samples}
+}
+
+// status returns the status of host without its samples.
+func (e *hostEntry) status(host string) model.HostStatus {
+	return model.HostStatus{Host: host, Up: e.up, LastSeen: e.lastSeen, DownSince: e.downSince, Persistent: e.persistent,
+		Load: e.load, Checks: e.checks, Agent: e.agent, LastSeq: e.lastSeq, Dropped: e.dropped}
+}
+
+// full returns the status of host with its samples.
+func (e *hostEntry) full(host string) model.HostStatus {
+	h := e.status(host)
 	h.Samples = expandSamples(e.samples)
 	return h
 }
@@ -54,7 +76,7 @@ type deliveriesLoaded struct{ D []model.Delivery }
 // deliveries from the ledger when it starts.
 func newQuery(st *store.Store, log *slog.Logger) actor.Producer {
 	return func() actor.Receiver {
-		return &query{hosts: map[string]hostEntry{}, alarms: map[string]model.AlarmStatus{},
+		return &query{hosts: map[string]*hostEntry{}, alarms: map[string]model.AlarmStatus{},
 			deliveries: map[string]model.Delivery{}, st: st, log: log}
 	}
 }
@@ -114,8 +136,12 @@ func (q *query) Receive(c *actor.Context) {
 			q.order = q.order[1:]
 		}
 	case statusUpdate:
-		m.Status.Samples = nil
-		q.hosts[m.Status.Host] = hostEntry{status: m.Status, samples: m.Samples}
+		e := q.hosts[m.Status.Host]
+		if e == nil {
+			e = &hostEntry{}
+			q.hosts[m.Status.Host] = e
+		}
+		e.set(m.Status, m.Samples)
 	case alarmUpdate:
 		if m.Status == nil {
 			delete(q.alarms, m.Key)
@@ -134,7 +160,7 @@ func (q *query) Receive(c *actor.Context) {
 		q.deliveries[k] = m.D
 	case publish:
 		if m.Ev.Type == model.EvHostState || m.Ev.Type == model.EvAlarm || m.Ev.Type == model.EvNotification {
-			q.transitions = append(q.transitions, m.Ev)
+			q.transitions = append(q.transitions, transition(m.Ev))
 			if len(q.transitions) > maxTransitions {
 				q.transitions = q.transitions[len(q.transitions)-maxTransitions:]
 			}
@@ -142,7 +168,7 @@ func (q *query) Receive(c *actor.Context) {
 	case qServerList:
 		out := make([]model.HostStatus, 0, len(q.hosts))
 		for _, k := range model.SortedKeys(q.hosts) {
-			out = append(out, q.hosts[k].status)
+			out = append(out, q.hosts[k].status(k))
 		}
 		c.Respond(out)
 	case qServerStatus:
@@ -151,12 +177,12 @@ func (q *query) Receive(c *actor.Context) {
 			c.Respond((*model.HostStatus)(nil))
 			return
 		}
-		h := e.full()
+		h := e.full(m.Host)
 		c.Respond(&h)
 	case qDownList:
 		out := []model.HostStatus{}
 		for _, k := range model.SortedKeys(q.hosts) {
-			h := q.hosts[k].status
+			h := q.hosts[k].status(k)
 			down := !h.Up
 			var checks []model.CheckStatus
 			for _, ck := range h.Checks {
@@ -177,9 +203,8 @@ func (q *query) Receive(c *actor.Context) {
 				continue
 			}
 			e := q.hosts[k]
-			h := &e.status
-			for _, cs := range e.samples {
-				s := cs.Shape
+			h := e.status(k)
+			for _, s := range e.samples.Shapes {
 				if s.Service == model.ServicePort || s.Service == model.ServiceProcess {
 					continue // reported with their check state below
 				}
@@ -218,6 +243,21 @@ func (q *query) Receive(c *actor.Context) {
 		}
 		c.Respond(out)
 	}
+}
+
+// transition is ev as the transition list keeps it: a host state change
+// without the host's samples. The list only shows the state (what
+// changed, when); the samples (about 1.8 KiB per agent-shaped host as maps)
+// are in the host's entry, and keeping them for each of the last
+// maxTransitions events held almost 1 MiB of stale values. ev.Status is
+// shared with the event's subscribers, so it is copied, not modified.
+func transition(ev model.Event) model.Event {
+	if ev.Status != nil && ev.Status.Samples != nil {
+		st := *ev.Status
+		st.Samples = nil
+		ev.Status = &st
+	}
+	return ev
 }
 
 // lastValue looks up one attribute in a host status.

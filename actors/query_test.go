@@ -112,3 +112,60 @@ func TestQueryCompactSamples(t *testing.T) {
 		t.Fatalf("update not applied: %+v", st.Samples)
 	}
 }
+
+// TestQueryTransitionsWithoutSamples checks that the transition list keeps
+// host state changes without the host's samples (the list shows the state
+// only), leaves the published event's status untouched for the other
+// subscribers, and keeps other events as they are.
+func TestQueryTransitionsWithoutSamples(t *testing.T) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := e.Spawn(newQuery(nil, quietLog()), "query")
+	t.Cleanup(func() { <-e.Poison(q).Done() })
+	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	samples := []model.Sample{{Service: "machine", Resource: "cpu", Unit: "total", Values: map[string]float64{"idle": 1}}}
+	down := &model.HostStatus{Host: "web1", Up: false, DownSince: at, Persistent: true, Samples: samples,
+		Checks: []model.CheckStatus{{Service: model.ServicePort, Unit: "ssh (22)"}}}
+	up := &model.HostStatus{Host: "web2", Up: true}
+	alarm := &model.AlarmStatus{Host: "web1", Rule: "cpu"}
+	events := []model.Event{
+		{Type: model.EvHostState, Time: at, Host: "web1", Status: down},
+		{Type: model.EvReport, Time: at, Host: "web1", Status: down}, // not a transition
+		{Type: model.EvHostState, Time: at, Host: "web2", Status: up},
+		{Type: model.EvAlarm, Time: at, Host: "web1", Alarm: alarm},
+	}
+	for _, ev := range events {
+		e.Send(q, publish{Ev: ev})
+	}
+	res, err := e.Request(q, qTransitions{Limit: 10}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.([]model.Event)
+	tests := []struct {
+		name  string
+		ev    model.Event
+		state *model.HostStatus // expected status, nil for none
+	}{
+		{"alarm, newest first", events[3], nil},
+		{"host without samples kept as it is", events[2], up},
+		{"host state without its samples", events[0], &model.HostStatus{Host: "web1", Up: false, DownSince: at, Persistent: true, Checks: down.Checks}},
+	}
+	if len(got) != len(tests) {
+		t.Fatalf("%d transitions, want %d: %+v", len(got), len(tests), got)
+	}
+	for i, tt := range tests {
+		ev := got[i]
+		if ev.Type != tt.ev.Type || ev.Host != tt.ev.Host || !ev.Time.Equal(tt.ev.Time) || ev.Alarm != tt.ev.Alarm {
+			t.Errorf("%s: event %+v, want %+v", tt.name, ev, tt.ev)
+		}
+		if (ev.Status == nil) != (tt.state == nil) || (ev.Status != nil && !reflect.DeepEqual(*ev.Status, *tt.state)) {
+			t.Errorf("%s: status %+v, want %+v", tt.name, ev.Status, tt.state)
+		}
+	}
+	if !reflect.DeepEqual(down.Samples, samples) {
+		t.Fatalf("the published status lost its samples: %+v", down)
+	}
+}

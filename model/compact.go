@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/binary"
+	"iter"
 	"runtime"
 	"slices"
 	"strings"
@@ -105,6 +106,53 @@ func (c CompactSample) Sample() Sample {
 		for i, n := range sh.Names {
 			out.Values[n] = c.Values[i]
 		}
+	}
+	return out
+}
+
+// CompactSamples is a list of samples as their shared shapes and all their
+// values in one slice: Values holds the values of Shapes[0] (one per name,
+// in Names order), then those of Shapes[1], and so on. It costs two
+// allocations whatever the number of samples and 8 bytes per sample and
+// per value, where a []CompactSample costs 32 bytes and an allocation per
+// sample. A CompactSamples handed to another goroutine must not be
+// modified.
+type CompactSamples struct {
+	Shapes []*Shape
+	Values []float64
+}
+
+// Len returns the number of samples.
+func (cs CompactSamples) Len() int { return len(cs.Shapes) }
+
+// All yields the index and the CompactSample of each sample, in order; the
+// CompactSample's Values alias cs.Values.
+func (cs CompactSamples) All() iter.Seq2[int, CompactSample] {
+	return func(yield func(int, CompactSample) bool) {
+		off := 0
+		for i, sh := range cs.Shapes {
+			end := off + len(sh.Names)
+			var vals []float64
+			if end > off {
+				vals = cs.Values[off:end:end]
+			}
+			if !yield(i, CompactSample{Shape: sh, Values: vals}) {
+				return
+			}
+			off = end
+		}
+	}
+}
+
+// Samples builds the Sample of each compact sample, each with a map of its
+// own; nil if there are none.
+func (cs CompactSamples) Samples() []Sample {
+	if len(cs.Shapes) == 0 {
+		return nil
+	}
+	out := make([]Sample, len(cs.Shapes))
+	for i, c := range cs.All() {
+		out[i] = c.Sample()
 	}
 	return out
 }

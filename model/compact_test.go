@@ -2,6 +2,7 @@ package model
 
 import (
 	"maps"
+	"reflect"
 	"runtime"
 	"strconv"
 	"testing"
@@ -218,4 +219,60 @@ func FuzzCompact(f *testing.F) {
 			t.Fatal("the same shape was not shared")
 		}
 	})
+}
+
+// TestCompactSamples checks that All and Samples cut the flat values at
+// each shape's number of names, in order, including shapes without names.
+func TestCompactSamples(t *testing.T) {
+	in := []Sample{
+		{Service: "m", Resource: "cpu", Unit: "total", Values: map[string]float64{"idle": 1, "user": 2}},
+		{Service: "m", Resource: "heartbeat", Unit: "", Values: nil},
+		{Service: "m", Resource: "disk", Unit: "/", Values: map[string]float64{}},
+		{Service: "m", Resource: "load", Unit: "system", Values: map[string]float64{"load1": 3, "load5": 4, "load15": 5}},
+	}
+	tests := []struct {
+		name string
+		in   []Sample
+	}{
+		{"none", nil},
+		{"one", in[:1]},
+		{"empty ones in the middle", in},
+		{"only empty", in[1:3]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cs CompactSamples
+			for _, s := range tt.in {
+				c := Compact(s)
+				cs.Shapes = append(cs.Shapes, c.Shape)
+				cs.Values = append(cs.Values, c.Values...)
+			}
+			if cs.Len() != len(tt.in) {
+				t.Fatalf("Len = %d, want %d", cs.Len(), len(tt.in))
+			}
+			got := cs.Samples()
+			if len(tt.in) == 0 {
+				if got != nil {
+					t.Fatalf("Samples of none = %+v, want nil", got)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.in) {
+				t.Fatalf("Samples = %+v, want %+v", got, tt.in)
+			}
+			n := 0
+			for i, c := range cs.All() {
+				if i != n || c.Shape != cs.Shapes[i] || len(c.Values) != len(c.Shape.Names) || cap(c.Values) != len(c.Values) {
+					t.Fatalf("All at %d: %+v", i, c)
+				}
+				n++
+				if i == 1 {
+					break // stopping early must be honoured
+				}
+			}
+			if want := min(len(tt.in), 2); n != want {
+				t.Fatalf("All yielded %d samples before the break, want %d", n, want)
+			}
+		})
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unique"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -363,8 +362,9 @@ func checkName(what, s string) error {
 // In memory a host keeps, per series, only the open minute: its start
 // (shared by every attribute of the series, as all attributes of a sample
 // have the same time) and, per attribute, the aggregate of the points added
-// since that minute was last written (attrAcc: 40 bytes). There is no open
-// hour in memory.
+// since that minute was last written (seriesAcc: 24 bytes per series and
+// 24 per attribute in one packed slice per host, the names shared with
+// every host). There is no open hour in memory.
 //
 // Scheme (why a point is never counted twice, and lost only with the open
 // minute on kill -9): every point is, at any time, in exactly one of
@@ -392,26 +392,12 @@ func checkName(what, s string) error {
 // noMinute marks a series without an open minute.
 const noMinute = math.MinInt64
 
-// attrAcc is the not yet stored part of the open minute of one attribute
-// (40 bytes). The attribute name is interned: hosts share one copy.
+// attrAcc is the aggregate of the open minute of one attribute, as
+// hostHist.find returns it (a copy: the aggregates are kept in
+// hostHist.vals).
 type attrAcc struct {
-	attr          unique.Handle[string]
 	min, max, sum float64
 	n             int32
-}
-
-// add folds v into a.
-func (a *attrAcc) add(v float64) {
-	if a.n == 0 {
-		a.min, a.max, a.sum, a.n = v, v, v, 1
-		return
-	}
-	a.min = math.Min(a.min, v)
-	a.max = math.Max(a.max, v)
-	a.sum += v
-	if a.n < math.MaxInt32 {
-		a.n++
-	}
 }
 
 // point returns the accumulated aggregate (T unset), N = 0 if empty.
@@ -422,47 +408,290 @@ func (a *attrAcc) point() Point {
 	return Point{Min: a.min, Avg: a.sum / float64(a.n), Max: a.max, N: int(a.n)}
 }
 
-// seriesAcc is the open minute of one series: its start and its
-// attributes' accumulators.
+// seriesAcc is the open minute of one series: 24 bytes, plus its block of
+// 24 bytes per attribute in its host's vals. Its identity and attribute
+// names are a shared, interned model.Shape (model.ShapeOf: hosts of one
+// kind share them, and so do the host actors' last values), so no name is
+// stored per host. Its block holds, for attribute i of shape.Names, min,
+// max and sum at 3i, 3i+1 and 3i+2. Usually every attribute got every one
+// of the n samples of the open minute and its count is n. When one did not
+// (a sample without it, a NaN value, an attribute that appeared in the
+// middle of the minute), the series is "counted" until the minute closes:
+// hostHist.counts holds a count per attribute.
 type seriesAcc struct {
-	series unique.Handle[string]
-	minute int64 // start of the open minute (unix ns), noMinute if none
-	attrs  []attrAcc
+	shape  *model.Shape
+	minute int64  // start of the open minute (unix ns), noMinute if none
+	n      int32  // samples added since the open minute was last stored
+	off    uint32 // start of the block in hostHist.vals, | countedBit
 }
 
-// acc returns the accumulator of attr, adding it if needed.
-func (sa *seriesAcc) acc(attr string, sizeHint int) *attrAcc {
-	for i := range sa.attrs {
-		if sa.attrs[i].attr.Value() == attr {
-			return &sa.attrs[i]
-		}
-	}
-	if sa.attrs == nil {
-		sa.attrs = make([]attrAcc, 0, max(sizeHint, 1))
-	}
-	sa.attrs = append(sa.attrs, attrAcc{attr: unique.Make(attr)})
-	return &sa.attrs[len(sa.attrs)-1]
+// countedBit in seriesAcc.off marks a series with a count per attribute.
+const countedBit = 1 << 31
+
+// attrs returns the number of attributes of sa's layout.
+func (sa *seriesAcc) attrs() int { return len(sa.shape.Names) }
+
+// counted reports whether sa has a count per attribute.
+func (sa *seriesAcc) counted() bool { return sa.off&countedBit != 0 }
+
+// blockLen returns the length of sa's block.
+func (sa *seriesAcc) blockLen() int { return 3 * sa.attrs() }
+
+// attrValue is one value of a sample to accumulate: its attribute, the
+// attribute's index in the series' shape (-1 if not in it) and the value.
+type attrValue struct {
+	name string
+	i    int
+	v    float64
 }
 
 // hostHist holds the open minutes of one host's series, in a flat slice
 // (hosts have tens of series; reports usually list them in the same order,
-// so the search starts where the previous one ended).
+// so the search starts where the previous one ended), and their aggregates
+// in one slice, trimmed to its exact size after every report (see trim):
+// per host two allocations, whatever the number of series.
 type hostHist struct {
 	mu     sync.Mutex
 	series []seriesAcc
+	vals   []float64 // the series' blocks, in series order
+	// counts holds the count per attribute of the counted series, by
+	// their shape (unique per series); nil when there are none.
+	counts map[*model.Shape][]int32
 	next   int // search hint: index after the last series found
 }
 
-// index returns the index of series in hh.series, -1 if absent. Caller
-// holds mu.
-func (hh *hostHist) index(series string) int {
+// block returns series i's block in vals.
+func (hh *hostHist) block(i int) []float64 {
+	sa := &hh.series[i]
+	s := int(sa.off &^ countedBit)
+	e := s + sa.blockLen()
+	return hh.vals[s:e:e]
+}
+
+// count returns the number of points of attribute j of series i in the
+// open minute.
+func (hh *hostHist) count(i, j int) int32 {
+	sa := &hh.series[i]
+	if sa.counted() {
+		return hh.counts[sa.shape][j]
+	}
+	return sa.n
+}
+
+// acc returns the aggregate of attribute j of series i.
+func (hh *hostHist) acc(i, j int) attrAcc {
+	b := hh.block(i)
+	return attrAcc{min: b[3*j], max: b[3*j+1], sum: b[3*j+2], n: hh.count(i, j)}
+}
+
+// repack rebuilds vals at its exact size from the series' blocks, series
+// i (if >= 0) getting shape sh and the block blk (zeros if nil; 3 values
+// per name of sh). Layouts change rarely: when a series changes shape,
+// and when FlushHistory drops series.
+func (hh *hostHist) repack(i int, sh *model.Shape, blk []float64) {
+	total := 0
+	for j := range hh.series {
+		if j == i {
+			total += 3 * len(sh.Names)
+			continue
+		}
+		total += hh.series[j].blockLen()
+	}
+	var vals []float64
+	if total > 0 {
+		vals = make([]float64, total)
+	}
+	off := 0
+	for j := range hh.series {
+		sa := &hh.series[j]
+		var src []float64
+		if j == i {
+			src = blk
+			sa.shape = sh
+			copy(vals[off:off+3*len(sh.Names)], src)
+			sa.off = uint32(off) | sa.off&countedBit
+			off += 3 * len(sh.Names)
+			continue
+		}
+		src = hh.block(j)
+		copy(vals[off:off+len(src)], src)
+		sa.off = uint32(off) | sa.off&countedBit
+		off += len(src)
+	}
+	hh.vals = vals
+}
+
+// trim drops vals' spare capacity (left by series added with append).
+func (hh *hostHist) trim() {
+	if cap(hh.vals) > len(hh.vals) {
+		hh.vals = slices.Clip(append(make([]float64, 0, len(hh.vals)), hh.vals...))
+	}
+}
+
+// setCounts makes series i counted with counts c (one per attribute).
+func (hh *hostHist) setCounts(i int, c []int32) {
+	sa := &hh.series[i]
+	if hh.counts == nil {
+		hh.counts = map[*model.Shape][]int32{}
+	}
+	hh.counts[sa.shape] = c
+	sa.off |= countedBit
+}
+
+// dropCounts makes series i uncounted.
+func (hh *hostHist) dropCounts(i int) {
+	sa := &hh.series[i]
+	if !sa.counted() {
+		return
+	}
+	delete(hh.counts, sa.shape)
+	if len(hh.counts) == 0 {
+		hh.counts = nil
+	}
+	sa.off &^= countedBit
+}
+
+// reshape gives series i the layout of sh, keeping what was accumulated:
+// an attribute of the old layout missing from sh is kept too (sh is then
+// widened to the union), and the series becomes counted unless nothing was
+// accumulated yet.
+func (hh *hostHist) reshape(i int, sh *model.Shape) {
+	sa := &hh.series[i]
+	old := sa.shape
+	if sa.n == 0 {
+		hh.dropCounts(i)
+		if len(sh.Names) == len(old.Names) {
+			sa.shape = sh // same block size: in place
+			clear(hh.block(i))
+			return
+		}
+		hh.repack(i, sh, nil)
+		return
+	}
+	for _, n := range old.Names {
+		if sh.Index(n) < 0 {
+			union := make(map[string]float64, len(old.Names)+len(sh.Names))
+			for _, n := range old.Names {
+				union[n] = 0
+			}
+			for _, n := range sh.Names {
+				union[n] = 0
+			}
+			sh = model.ShapeOf(model.Sample{Service: sh.Service, Resource: sh.Resource, Unit: sh.Unit, Values: union})
+			break
+		}
+	}
+	k := len(sh.Names)
+	blk := make([]float64, 3*k)
+	counts := make([]int32, k)
+	for j, n := range sh.Names {
+		if o := old.Index(n); o >= 0 {
+			a := hh.acc(i, o)
+			blk[3*j], blk[3*j+1], blk[3*j+2] = a.min, a.max, a.sum
+			counts[j] = a.n
+		}
+	}
+	hh.dropCounts(i)
+	hh.repack(i, sh, blk)
+	hh.setCounts(i, counts)
+}
+
+// makeCounted gives series i a count per attribute (all n so far).
+func (hh *hostHist) makeCounted(i int) {
+	sa := &hh.series[i]
+	if sa.counted() {
+		return
+	}
+	c := make([]int32, sa.attrs())
+	for j := range c {
+		c[j] = sa.n
+	}
+	hh.setCounts(i, c)
+}
+
+// reset empties the open minute of series i, keeping its shape.
+func (hh *hostHist) reset(i int) {
+	hh.dropCounts(i)
+	clear(hh.block(i))
+	hh.series[i].n = 0
+}
+
+// add folds one sample's valid values vs (attribute indexes in the
+// series' shape; exact tells whether smp has exactly the shape's
+// attributes) into the open minute of series i.
+func (hh *hostHist) add(i int, smp model.Sample, vs []attrValue, exact bool) {
+	sa := &hh.series[i]
+	if !exact || len(vs) != sa.attrs() || sa.counted() {
+		hh.addCounted(i, smp, vs, exact)
+		return
+	}
+	b := hh.block(i)
+	if sa.n == 0 {
+		for _, x := range vs {
+			b[3*x.i], b[3*x.i+1], b[3*x.i+2] = x.v, x.v, x.v
+		}
+	} else {
+		for _, x := range vs {
+			a := b[3*x.i : 3*x.i+3 : 3*x.i+3]
+			a[0] = math.Min(a[0], x.v)
+			a[1] = math.Max(a[1], x.v)
+			a[2] += x.v
+		}
+	}
+	if sa.n < math.MaxInt32 {
+		sa.n++
+	}
+}
+
+// addCounted is add for a sample that does not give every attribute of
+// the layout a value, or has attributes the layout lacks, or a series
+// already counted.
+func (hh *hostHist) addCounted(i int, smp model.Sample, vs []attrValue, exact bool) {
+	if !exact {
+		// smp's attributes are not the layout's: take smp's shape (widened
+		// to keep what the minute holds) and find the indexes again.
+		hh.reshape(i, model.ShapeOf(smp))
+		for j := range vs {
+			vs[j].i = hh.series[i].shape.Index(vs[j].name)
+		}
+	}
+	sa := &hh.series[i]
+	if sa.n > 0 || len(vs) != sa.attrs() {
+		hh.makeCounted(i)
+	}
+	b := hh.block(i)
+	var counts []int32
+	if sa.counted() {
+		counts = hh.counts[sa.shape]
+	}
+	for _, x := range vs {
+		a := b[3*x.i : 3*x.i+3 : 3*x.i+3]
+		if hh.count(i, x.i) == 0 {
+			a[0], a[1], a[2] = x.v, x.v, x.v
+		} else {
+			a[0] = math.Min(a[0], x.v)
+			a[1] = math.Max(a[1], x.v)
+			a[2] += x.v
+		}
+		if counts != nil && counts[x.i] < math.MaxInt32 {
+			counts[x.i]++
+		}
+	}
+	if sa.n < math.MaxInt32 {
+		sa.n++
+	}
+}
+
+// index returns the index of the series whose key matches, -1 if absent.
+// Caller holds mu.
+func (hh *hostHist) index(match func(key string) bool) int {
 	n := len(hh.series)
 	for k := 0; k < n; k++ {
 		i := hh.next + k
 		if i >= n {
 			i -= n
 		}
-		if hh.series[i].series.Value() == series {
+		if match(hh.series[i].shape.Key) {
 			hh.next = i + 1
 			return i
 		}
@@ -470,41 +699,53 @@ func (hh *hostHist) index(series string) int {
 	return -1
 }
 
-// get returns the open minute of series, adding it (without an open
-// minute) if needed; sizeHint is the capacity of a new slice. The pointer
-// is valid until the next get. Caller holds mu.
-func (hh *hostHist) get(series string, sizeHint int) *seriesAcc {
-	if i := hh.index(series); i >= 0 {
-		return &hh.series[i]
+// get returns the index of smp's series, adding it (without an open
+// minute, with smp's shape) if needed; -1 if the series' names are not
+// valid history names. sizeHint is the capacity of a new slice. Caller
+// holds mu.
+func (hh *hostHist) get(smp model.Sample, sizeHint int) int {
+	if i := hh.index(func(key string) bool {
+		return model.CompareKey(key, smp.Service, smp.Resource, smp.Unit) == 0
+	}); i >= 0 {
+		return i
+	}
+	if checkName("series", smp.Key()) != nil || strings.IndexByte(smp.Service, 0) >= 0 || strings.IndexByte(smp.Resource, 0) >= 0 {
+		return -1
 	}
 	if hh.series == nil {
 		hh.series = make([]seriesAcc, 0, max(sizeHint, 1))
 	}
-	hh.series = append(hh.series, seriesAcc{series: unique.Make(series), minute: noMinute})
+	// The block is appended (amortized: a host's first report adds all its
+	// series); addSamples trims vals once the report is in.
+	sh := model.ShapeOf(smp)
+	off := len(hh.vals)
+	hh.vals = append(hh.vals, make([]float64, 3*len(sh.Names))...)
+	hh.series = append(hh.series, seriesAcc{shape: sh, minute: noMinute, off: uint32(off)})
 	hh.next = len(hh.series)
-	return &hh.series[len(hh.series)-1]
+	return len(hh.series) - 1
 }
 
-// find returns the accumulator of series.attr, nil if none. Caller holds mu.
+// find returns the open minute of series and the aggregate of its
+// attribute attr, nil if none. Caller holds mu.
 func (hh *hostHist) find(series, attr string) (*seriesAcc, *attrAcc) {
-	i := hh.index(series)
+	i := hh.index(func(key string) bool { return key == series })
 	if i < 0 {
 		return nil, nil
 	}
 	sa := &hh.series[i]
-	for j := range sa.attrs {
-		if sa.attrs[j].attr.Value() == attr {
-			return sa, &sa.attrs[j]
-		}
+	j := sa.shape.Index(attr)
+	if j < 0 {
+		return sa, nil
 	}
-	return sa, nil
+	a := hh.acc(i, j)
+	return sa, &a
 }
 
-// count returns the number of attribute accumulators. Caller holds mu.
-func (hh *hostHist) count() int {
+// attrCount returns the number of attribute accumulators. Caller holds mu.
+func (hh *hostHist) attrCount() int {
 	n := 0
 	for i := range hh.series {
-		n += len(hh.series[i].attrs)
+		n += hh.series[i].attrs()
 	}
 	return n
 }
@@ -688,24 +929,27 @@ func (s *Store) AddSamplesBatch(items []HostSamples) error {
 // and every value into its series' open minute (see the rollup scheme above).
 // Caller holds hh.mu.
 func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time) error {
+	defer hh.trim()
 	ts := t.UnixNano()
 	minute := floorNS(ts, time.Minute)
 	skipped := 0
 	var rep, attrs []byte // the report's raw value; one sample's attributes
+	var vbuf [64]attrValue
 	first := ""
 	for _, sm := range samples {
-		series := sm.Key()
-		if checkName("series", series) != nil || strings.IndexByte(sm.Service, 0) >= 0 || strings.IndexByte(sm.Resource, 0) >= 0 {
+		si := hh.get(sm, len(samples))
+		if si < 0 {
 			skipped++
 			continue
 		}
-		sa := hh.get(series, len(samples))
+		sa := &hh.series[si]
+		series := sa.shape.Key
 		late := false
 		switch {
 		case sa.minute == noMinute:
 			sa.minute = minute
 		case minute > sa.minute:
-			if err := s.closeMinute(w, host, sa, now); err != nil {
+			if err := s.closeMinute(w, host, hh, si, now); err != nil {
 				return err
 			}
 			sa.minute = minute
@@ -713,19 +957,28 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 			late = true // its minute was already written: add to the stored rollups
 		}
 		attrs = attrs[:0]
+		vs := vbuf[:0]
+		exact := len(sm.Values) == sa.attrs()
 		for attr, v := range sm.Values {
+			i := sa.shape.Index(attr)
+			if i < 0 {
+				exact = false
+			}
 			if checkName("attribute", attr) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				skipped++
 				continue
 			}
 			attrs = appendSampleValue(attrs, attr, v)
 			if !late {
-				sa.acc(attr, len(sm.Values)).add(v)
+				vs = append(vs, attrValue{name: attr, i: i, v: v})
 				continue
 			}
 			if err := s.addStored(w, host, series, attr, minute, Point{Min: v, Avg: v, Max: v, N: 1}, now); err != nil {
 				return fmt.Errorf("store: late history rollup of %s %s.%s: %w", host, series, attr, err)
 			}
+		}
+		if !late {
+			hh.add(si, sm, vs, exact)
 		}
 		if len(attrs) == 0 {
 			continue
@@ -750,25 +1003,32 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 	return nil
 }
 
-// closeMinute adds every accumulator of the series' open minute to the
-// stored 1m and 1h rollups in w and empties them; the series then has no
-// open minute. Caller holds the host's lock.
-func (s *Store) closeMinute(w *txnWriter, host string, sa *seriesAcc, now time.Time) error {
+// closeMinute adds every accumulator of the open minute of series i to
+// the stored 1m and 1h rollups in w and empties them; the series then has
+// no open minute. Caller holds the host's lock.
+func (s *Store) closeMinute(w *txnWriter, host string, hh *hostHist, i int, now time.Time) error {
+	sa := &hh.series[i]
 	if sa.minute == noMinute {
 		return nil
 	}
-	series := sa.series.Value()
-	for i := range sa.attrs {
-		a := &sa.attrs[i]
+	series := sa.shape.Key
+	for j, attr := range sa.shape.Names {
+		a := hh.acc(i, j)
 		if a.n <= 0 {
 			continue
 		}
-		attr := a.attr.Value()
 		if err := s.addStored(w, host, series, attr, sa.minute, a.point(), now); err != nil {
+			// The attributes before this one are in w (which may have
+			// committed part of them): empty them, as they were written.
+			hh.makeCounted(i)
+			counts := hh.counts[sa.shape]
+			for p := range j {
+				counts[p] = 0
+			}
 			return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
 		}
-		*a = attrAcc{attr: a.attr}
 	}
+	hh.reset(i)
 	sa.minute = noMinute
 	return nil
 }
@@ -823,18 +1083,25 @@ func (s *Store) flush(all bool) error {
 		hh.mu.Lock()
 		w := newTxnWriter(s.db)
 		err := func() error {
-			// Compact in place: series whose minute closed are written and
-			// dropped. On an error the rest is kept as it is.
-			kept := hh.series[:0]
+			// Series whose minute closed are written, then dropped (and the
+			// blocks of the others packed). On an error the failed series
+			// and the ones after it are kept as they are.
+			closed := make([]bool, len(hh.series))
+			failed := len(hh.series)
 			var err error
 			for i := range hh.series {
 				sa := &hh.series[i]
-				closed := sa.minute == noMinute || sa.minute+int64(time.Minute+flushGrace) <= nowNS
-				if err == nil && (closed || all) {
-					err = s.closeMinute(w, host, sa, now)
+				closed[i] = sa.minute == noMinute || sa.minute+int64(time.Minute+flushGrace) <= nowNS
+				if err == nil && (closed[i] || all) {
+					if err = s.closeMinute(w, host, hh, i, now); err != nil {
+						failed = i
+					}
 				}
-				if !closed || err != nil {
-					kept = append(kept, *sa)
+			}
+			kept := hh.series[:0]
+			for i := range hh.series {
+				if !closed[i] || i >= failed {
+					kept = append(kept, hh.series[i])
 				}
 			}
 			clear(hh.series[len(kept):])
@@ -842,6 +1109,7 @@ func (s *Store) flush(all bool) error {
 			if len(kept) == 0 {
 				hh.series = nil
 			}
+			hh.repack(-1, nil, nil)
 			if err != nil {
 				return err
 			}

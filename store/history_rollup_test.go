@@ -97,8 +97,8 @@ func TestRollupRestartMidHour(t *testing.T) {
 	}
 	s = openTest(t, dir, Options{Now: clk.now})
 	check(s) // everything stored
-	if hh := s.hist.host("h", false); hh != nil && hh.count() != 0 {
-		t.Fatalf("a fresh store holds %d accumulators", hh.count())
+	if hh := s.hist.host("h", false); hh != nil && hh.attrCount() != 0 {
+		t.Fatalf("a fresh store holds %d accumulators", hh.attrCount())
 	}
 }
 

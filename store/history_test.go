@@ -275,7 +275,7 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
-	if hh := s.hist.host("h", false); hh == nil || hh.count() != 2 {
+	if hh := s.hist.host("h", false); hh == nil || hh.attrCount() != 2 {
 		t.Fatalf("open minute not kept in memory: %+v", hh)
 	} else if _, a := hh.find("machine.cpu:all", "used"); a == nil || a.n != 1 {
 		t.Fatalf("open minute of used = %+v", a)
@@ -287,7 +287,7 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	if err := s.FlushHistory(); err != nil {
 		t.Fatal(err)
 	}
-	if hh := s.hist.host("h", false); hh == nil || hh.count() != 0 || len(hh.series) != 0 {
+	if hh := s.hist.host("h", false); hh == nil || hh.attrCount() != 0 || len(hh.series) != 0 {
 		t.Fatalf("closed minute still held in memory: %+v", hh)
 	}
 	if n := rawKeys(t, s, "h"); n[resMinute] != 2 || n[resHour] != 2 {
