@@ -47,9 +47,11 @@ bench: build
 	{ $(BIN) bench --agents 100  --interval 1s    --duration 15s --agent=false; \
 	  $(BIN) bench --agents 1000 --interval 250ms --duration 15s --agent=false; \
 	  $(BIN) bench --agents 1000 --interval 100ms --duration 15s --agent=false; \
-	  $(BIN) bench --agents 1000 --interval 50ms  --duration 15s --agent=false; \
+	  $(BIN) bench --agents 1000 --interval 50ms  --duration 20s --agent=false; \
 	  $(BIN) bench --agents 2000 --interval 2s    --duration 15s --agent=false; \
 	  $(BIN) bench --agents 500  --interval 500ms --duration 15s --agent=false; \
+	  $(BIN) bench --agents 2000 --interval 2s    --duration 40s --agent=false; \
+	  $(BIN) bench --agents 10000 --interval 10s  --duration 40s --agent=false; \
 	  $(BIN) bench --master=false; \
 	  $(GO) test -count=1 -run TestMemoryPerHost -v ./bench; \
 	  $(GO) test -run '^$$' -bench IngestPipeline -benchtime 20000x -count 3 ./bench; \

@@ -506,3 +506,28 @@ func TestSimAgentResendBackoff(t *testing.T) {
 		})
 	}
 }
+
+// TestSimAgentReportReuse: the reused report keeps the agent's samples and
+// value names and carries each call's seq and load value.
+func TestSimAgentReportReuse(t *testing.T) {
+	a := &simAgent{name: "s1", gen: &Generator{values: 40}, rng: rand.New(rand.NewPCG(1, 2))}
+	first := a.report(1, 10)
+	names := map[string]int{}
+	for _, s := range first.Samples {
+		names[s.Resource+"."+s.Unit] = len(s.Values)
+	}
+	second := a.report(2, 20)
+	if second.Seq != 2 || second.Samples[0].Values["value"] != 20 || len(second.Samples) != len(names) {
+		t.Fatalf("second report: seq %d, value %v, %d samples", second.Seq, second.Samples[0].Values["value"], len(second.Samples))
+	}
+	total := 0
+	for _, s := range second.Samples {
+		if names[s.Resource+"."+s.Unit] != len(s.Values) {
+			t.Fatalf("sample %s.%s changed shape", s.Resource, s.Unit)
+		}
+		total += len(s.Values)
+	}
+	if total != 40 {
+		t.Fatalf("%d values, want 40", total)
+	}
+}

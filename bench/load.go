@@ -62,6 +62,7 @@ type simAgent struct {
 	sess    *wire.Session
 	pend    *wire.PendingHello
 	helloAt time.Time
+	rep     *model.Report // reused by report
 
 	// Resend congestion control, the rules of agent/uplink.go's uplinkCore
 	// (reimplemented: that code is unexported): resend no sooner than
@@ -314,7 +315,7 @@ func (a *simAgent) send(now time.Time) {
 	if crossing {
 		v, a.cross = 2*Threshold, false
 	}
-	r := Report(a.name, a.seq, a.gen.values, v, a.rng)
+	r := a.report(a.seq, v)
 	r.Oldest = r.Seq
 	if len(a.unacked) > 0 {
 		r.Oldest = a.unacked[0].seq
@@ -387,6 +388,30 @@ func (a *simAgent) badSession(id uint64) {
 			a.unacked[i].msg = nil // re-encode (signed) when resent
 		}
 	}
+}
+
+// report returns the agent's report seq with load value v and fresh
+// random values in the others. It reuses one Report (same samples and
+// value names, as a real agent's reports have) instead of building maps
+// for every report: the report is encoded before a.mu is released and not
+// kept. a.mu must be held.
+func (a *simAgent) report(seq uint64, v float64) *model.Report {
+	if a.rep == nil {
+		a.rep = Report(a.name, seq, a.gen.values, v, a.rng)
+		return a.rep
+	}
+	r := a.rep
+	r.Seq, r.Time, r.Oldest, r.Dropped = seq, time.Now().UnixNano(), 0, 0
+	for i := range r.Samples {
+		for k := range r.Samples[i].Values {
+			if i == 0 && k == "value" {
+				r.Samples[i].Values[k] = v
+				continue
+			}
+			r.Samples[i].Values[k] = a.rng.Float64() * 100
+		}
+	}
+	return r
 }
 
 // resend re-sends the reports due (see due).
@@ -489,7 +514,7 @@ func (a *simAgent) ack(seq, next uint64, now time.Time) []*anypb.Any {
 // generator does not keep reports), which only matters for the alert
 // latency of a lost crossing. a.mu must be held.
 func (a *simAgent) resign(seq uint64) *anypb.Any {
-	r := Report(a.name, seq, a.gen.values, a.rng.Float64()*Threshold/2, a.rng)
+	r := a.report(seq, a.rng.Float64()*Threshold/2)
 	r.Oldest = a.unacked[0].seq
 	r.Dropped = a.dropped
 	msg, err := wire.AuthReport(a.sess, a.key, r)
