@@ -24,11 +24,19 @@ func TestSlimDeps(t *testing.T) {
 		"github.com/lookout-mon/lookout/notify", "github.com/lookout-mon/lookout/app",
 		"github.com/lookout-mon/lookout/rules", "github.com/dgraph-io/badger",
 		"github.com/chromedp", "google.golang.org/grpc", "net/http", "html/template",
+		// The process checks read /proc/<pid>/cmdline themselves
+		// (agent.procTable): gopsutil's process package also links
+		// os/user and more, about 48 KB.
+		"github.com/shirou/gopsutil/v4/process", "github.com/shirou/gopsutil/v3",
 	}
 	// The Makefile builds lookout-agent with SlimTags: without the protobuf
 	// runtime (hollywood Lookout patch 6, wire.Any), about 1.5 MB of code
 	// and 1.3 MiB of RSS less.
-	noProto := append([]string{"google.golang.org/protobuf", "github.com/planetscale/vtprotobuf"}, forbidden...)
+	// The bench child's profiling hooks (agentchild/profile.go) are left
+	// out of the slim build too: runtime/pprof and runtime/trace are
+	// 0.32 MB of code.
+	noProto := append([]string{"google.golang.org/protobuf", "github.com/planetscale/vtprotobuf",
+		"runtime/pprof", "runtime/trace", "compress/gzip", "text/tabwriter"}, forbidden...)
 	tests := []struct {
 		name      string
 		tags      string
