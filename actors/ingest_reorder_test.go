@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lookout-mon/lookout/model"
+	"github.com/lookout-mon/lookout/wire"
 )
 
 // reportOldest is report(seq) sent while the agent still holds oldest.
@@ -15,15 +16,23 @@ func (a *sessAgent) reportOldest(seq, oldest uint64) *model.Report {
 	return r
 }
 
-// After a lost report, the reports behind it are held and applied, in
-// order, once the agent resends the missing one; only that one is resent.
-func TestIngestHoldsReportsAfterAGap(t *testing.T) {
+// firstReportAcked starts a master and a session agent whose report 1 is
+// applied and acked.
+func firstReportAcked(t *testing.T) (*harness, *sessAgent, *wire.Session) {
+	t.Helper()
 	h := newHarness(t, nil)
 	a := newSessAgent(h, "agent1", h.agent.key)
 	s := a.handshake(t, h.clk.Now())
-	rep := a.reportOldest
-	a.send(a.seal(t, s, rep(1, 1)))
+	a.send(a.seal(t, s, a.reportOldest(1, 1)))
 	waitFor(t, "ack 1", func() bool { return a.ackedSeq() == 1 })
+	return h, a, s
+}
+
+// After a lost report, the reports behind it are held and applied, in
+// order, once the agent resends the missing one; only that one is resent.
+func TestIngestHoldsReportsAfterAGap(t *testing.T) {
+	h, a, s := firstReportAcked(t)
+	rep := a.reportOldest
 	// Seq 2 is lost; 3, 4 and 5 arrive (the agent still holds 2: Oldest 2).
 	for seq := uint64(3); seq <= 5; seq++ {
 		a.send(a.seal(t, s, rep(seq, 2)))
@@ -73,12 +82,8 @@ func TestIngestHoldsReportsAfterAGap(t *testing.T) {
 // A held report whose predecessors the agent dropped for good (a later
 // report's Oldest is above them) is applied without them.
 func TestIngestHeldReportsAppliedAfterAgentDrops(t *testing.T) {
-	h := newHarness(t, nil)
-	a := newSessAgent(h, "agent1", h.agent.key)
-	s := a.handshake(t, h.clk.Now())
+	h, a, s := firstReportAcked(t)
 	rep := a.reportOldest
-	a.send(a.seal(t, s, rep(1, 1)))
-	waitFor(t, "ack 1", func() bool { return a.ackedSeq() == 1 })
 	// 2 and 3 are lost, 4 and 5 held. Then the agent's outbox overflows
 	// and drops 2 and 3 for good: its next report says Oldest 4, which
 	// makes 4 applicable, then 5 and 6 follow in order.

@@ -118,51 +118,34 @@ func (p *peekReader) int() bool {
 }
 
 // str returns a view of a msgpack string (fixstr, str8/16/32).
-func (p *peekReader) str() ([]byte, bool) {
-	if p.i >= len(p.b) {
-		return nil, false
-	}
-	c := p.b[p.i]
-	p.i++
-	var l uint64
-	ok := true
-	switch {
-	case c&0xe0 == 0xa0:
-		l = uint64(c & 0x1f)
-	case c == mpack.Str8:
-		l, ok = p.n(1)
-	case c == mpack.Str16:
-		l, ok = p.n(2)
-	case c == mpack.Str32:
-		l, ok = p.n(4)
-	default:
-		return nil, false
-	}
-	return p.view(l, ok)
-}
+func (p *peekReader) str() ([]byte, bool) { return p.sized(true) }
 
 // bin returns a view of a msgpack bin (bin8/16/32; nil gives nil).
-func (p *peekReader) bin() ([]byte, bool) {
+func (p *peekReader) bin() ([]byte, bool) { return p.sized(false) }
+
+// sized reads a string (str) or a bin and returns a view of its bytes.
+func (p *peekReader) sized(str bool) ([]byte, bool) {
 	if p.i >= len(p.b) {
 		return nil, false
 	}
 	c := p.b[p.i]
 	p.i++
-	var l uint64
-	ok := true
-	switch c {
-	case mpack.Nil:
+	size := 0 // bytes of the length that follows
+	switch {
+	case str && c&0xe0 == 0xa0:
+		return p.view(uint64(c&0x1f), true)
+	case !str && c == mpack.Nil:
 		return nil, true
-	case mpack.Bin8:
-		l, ok = p.n(1)
-	case mpack.Bin16:
-		l, ok = p.n(2)
-	case mpack.Bin32:
-		l, ok = p.n(4)
+	case str && c == mpack.Str8, !str && c == mpack.Bin8:
+		size = 1
+	case str && c == mpack.Str16, !str && c == mpack.Bin16:
+		size = 2
+	case str && c == mpack.Str32, !str && c == mpack.Bin32:
+		size = 4
 	default:
 		return nil, false
 	}
-	return p.view(l, ok)
+	return p.view(p.n(size))
 }
 
 // view returns a view of the next l bytes (if ok: l was read).

@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
-	"github.com/anthdm/hollywood/remote"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
-	"github.com/lookout-mon/lookout/pki"
 	"github.com/lookout-mon/lookout/wire"
 )
 
@@ -101,30 +98,11 @@ func TestSlimAgentTalksToStockMaster(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	keyPath := filepath.Join(dir, "h1.key")
-	pub, err := pki.GenerateAgentKey(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := testutil.FreeAddr(t)
-	r := remote.New(addr, remote.NewConfig())
-	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop().Wait() })
+	pub, addr, e := keyAndMasterEngine(t, keyPath)
 	sm := &stockMaster{pub: pub, sessions: map[uint64]*wire.Session{}}
 	e.SpawnFunc(sm.receive, "lookout/master/ingest", actor.WithID("main"))
 
-	cfg := writeFile(t, dir, "agent.yaml", fmt.Sprintf(`
-node: {name: h1, data_dir: %s}
-agent:
-  enabled: true
-  listen: "127.0.0.1:0"
-  insecure_loopback: true
-  masters: [%q]
-  key_file: %s
-  intervals: {cpu: 1s, memory: 1s, heartbeat: 1s}
-`, dir, addr, keyPath))
+	cfg := agentConfig(t, dir, addr, keyPath)
 	cmd := exec.Command(bin, "-c", cfg, "--log-level", "warn")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -81,17 +81,7 @@ agent: {enabled: true, listen: "127.0.0.1:0", insecure_loopback: true, masters: 
 func TestRunReports(t *testing.T) {
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "h1.key")
-	pub, err := pki.GenerateAgentKey(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ingest := testutil.FreeAddr(t)
-	r := remote.New(ingest, remote.NewConfig())
-	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop().Wait() })
+	pub, ingest, e := keyAndMasterEngine(t, keyPath)
 	got := make(chan string, 100)
 	e.SpawnFunc(func(c *actor.Context) {
 		m, ok := c.Message().(*anypb.Any)
@@ -105,16 +95,7 @@ func TestRunReports(t *testing.T) {
 		}
 	}, "lookout/master/ingest", actor.WithID("main"))
 
-	cfg := writeFile(t, dir, "agent.yaml", fmt.Sprintf(`
-node: {name: h1, data_dir: %s}
-agent:
-  enabled: true
-  listen: "127.0.0.1:0"
-  insecure_loopback: true
-  masters: [%q]
-  key_file: %s
-  intervals: {cpu: 1s, memory: 1s, heartbeat: 1s}
-`, dir, ingest, keyPath))
+	cfg := agentConfig(t, dir, ingest, keyPath)
 	var out, errb bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
@@ -143,4 +124,39 @@ agent:
 	if err != nil || st.Size() == 0 {
 		t.Errorf("seq file not written in the data dir: %v", err)
 	}
+}
+
+// keyAndMasterEngine writes a new agent key to keyPath and starts a
+// hollywood engine with a remote on a free loopback address, for a test
+// master; it returns the key's public half, the address and the engine.
+func keyAndMasterEngine(t *testing.T, keyPath string) (ed25519.PublicKey, string, *actor.Engine) {
+	t.Helper()
+	pub, err := pki.GenerateAgentKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testutil.FreeAddr(t)
+	r := remote.New(addr, remote.NewConfig())
+	e, err := actor.NewEngine(actor.NewEngineConfig().WithRemote(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop().Wait() })
+	return pub, addr, e
+}
+
+// agentConfig writes the config of agent h1 (data in dir, key at keyPath)
+// reporting every second to the master at addr over loopback.
+func agentConfig(t *testing.T, dir, addr, keyPath string) string {
+	t.Helper()
+	return writeFile(t, dir, "agent.yaml", fmt.Sprintf(`
+node: {name: h1, data_dir: %s}
+agent:
+  enabled: true
+  listen: "127.0.0.1:0"
+  insecure_loopback: true
+  masters: [%q]
+  key_file: %s
+  intervals: {cpu: 1s, memory: 1s, heartbeat: 1s}
+`, dir, addr, keyPath))
 }
