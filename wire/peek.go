@@ -6,10 +6,10 @@ import (
 
 // PeekSeq reads the agent and seq of a session report without checking its
 // MAC, decoding its body or allocating: agent is a view into a.Value (valid
-// while a is). It understands only the layout Seal writes (the envelope of
-// appendMACReport around a body whose first keys are ver, a, h, q, as
-// model.Report.AppendMsgpack writes them); ok is false for anything else,
-// including signed reports and hellos.
+// while a is). It understands only the layout Seal writes (exactly the
+// envelope of appendMACReport, around a body whose first keys are ver, a,
+// h, q, as model.Report.AppendMsgpack writes them); ok is false for
+// anything else, including signed reports and hellos.
 //
 // Nothing it returns is authenticated. The master uses it for one decision
 // only: a report whose seq it already holds or applied is a duplicate
@@ -33,7 +33,13 @@ func PeekSeq(a *Any) (agent []byte, seq uint64, ok bool) {
 		return nil, 0, false
 	}
 	body, ok := p.bin()
-	if !ok {
+	if !ok || !p.lit(0xa1, 'm') {
+		return nil, 0, false
+	}
+	// The whole envelope must be Seal's layout (as decodeMACReportFast
+	// wants it), so that the agent read here is the one the decoder sees:
+	// a repeated key after the body would otherwise override it.
+	if _, ok := p.bin(); !ok || p.i != len(p.b) {
 		return nil, 0, false
 	}
 	// The body: a fixmap (8 or 9 keys), "ver" int, "a" str, "h" str, "q"
