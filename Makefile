@@ -37,6 +37,8 @@ test-proc:
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
+	FUZZMODULE=third_party/hollywood bash scripts/fuzz-smoke.sh ./remote/
+	FUZZMODULE=third_party/hollywood FUZZTAGS=$(AGENT_TAGS) bash scripts/fuzz-smoke.sh ./remote/
 
 test: vet test-unit fuzz-smoke test-proc
 

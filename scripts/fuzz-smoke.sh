@@ -7,9 +7,16 @@
 # Usage: scripts/fuzz-smoke.sh [package pattern ...]   (default ./...)
 # Env:   FUZZTIME=3s   time per target
 #        FUZZPARALLEL  -parallel for the fuzzer (default: GOMAXPROCS)
+#        FUZZMODULE    directory of another module to fuzz, relative to the
+#                      repository (e.g. third_party/hollywood; default: the
+#                      repository's own module)
+#        FUZZTAGS      build tags for go list and go test
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+cd "${FUZZMODULE:-.}"
+tags=()
+[ -n "${FUZZTAGS:-}" ] && tags=(-tags "$FUZZTAGS")
 fuzztime=${FUZZTIME:-3s}
 patterns=("$@")
 [ ${#patterns[@]} -eq 0 ] && patterns=(./...)
@@ -17,7 +24,7 @@ par=()
 [ -n "${FUZZPARALLEL:-}" ] && par=(-parallel "$FUZZPARALLEL")
 
 # Packages that have test files at all.
-mapfile -t pkgs < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "${patterns[@]}")
+mapfile -t pkgs < <(go list "${tags[@]}" -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "${patterns[@]}")
 
 failed=()
 flaked=()
@@ -37,7 +44,7 @@ fuzz_one() {
 	local pkg=$1 t=$2 dir=$3 attempt before out
 	for attempt in 1 2; do
 		before=$(corpus "$dir" "$t")
-		if out=$(go test -run='^$' -fuzz="^${t}\$" -fuzztime="$fuzztime" "${par[@]}" "$pkg" 2>&1); then
+		if out=$(go test "${tags[@]}" -run='^$' -fuzz="^${t}\$" -fuzztime="$fuzztime" "${par[@]}" "$pkg" 2>&1); then
 			echo "$out"
 			return 0
 		fi
@@ -51,9 +58,9 @@ fuzz_one() {
 }
 
 for pkg in "${pkgs[@]}"; do
-	dir=$(go list -f '{{.Dir}}' "$pkg")
+	dir=$(go list "${tags[@]}" -f '{{.Dir}}' "$pkg")
 	# go test -list prints matching test names, then "ok <pkg> <time>".
-	mapfile -t targets < <(go test -run='^$' -list='^Fuzz' "$pkg" | grep -E '^Fuzz[A-Za-z0-9_]*$' || true)
+	mapfile -t targets < <(go test "${tags[@]}" -run='^$' -list='^Fuzz' "$pkg" | grep -E '^Fuzz[A-Za-z0-9_]*$' || true)
 	for t in "${targets[@]}"; do
 		[ -z "$t" ] && continue
 		total=$((total + 1))
