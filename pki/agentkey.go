@@ -117,6 +117,11 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	if s == "" {
 		return nil, errors.New("pki: public key is empty")
 	}
+	// The decoder skips line breaks anywhere in its input; a key is one
+	// token, so one with a line break inside is refused, not reassembled.
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return nil, fmt.Errorf("pki: public key has a line break at byte %d", i)
+	}
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("pki: public key is not valid standard base64: %w", err)

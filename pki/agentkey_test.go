@@ -190,6 +190,8 @@ func TestPublicKeyEncoding(t *testing.T) {
 		{"short", base64.StdEncoding.EncodeToString(make([]byte, 31)), "31 bytes, want 32"},
 		{"long", base64.StdEncoding.EncodeToString(make([]byte, 64)), "64 bytes, want 32"},
 		{"unpadded", strings.TrimRight(enc, "="), "not valid standard base64"},
+		{"line break inside", enc[:20] + "\r" + enc[20:], "line break at byte 20"},
+		{"newline inside", enc[:5] + "\n" + enc[5:], "line break at byte 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
