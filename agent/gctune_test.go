@@ -3,24 +3,18 @@ package agent
 import (
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 // TestTuneDefaults: with GOGC and GOMAXPROCS unset, a standalone agent runs
 // at GCPercent and Procs (internal/gctune tests that explicit environment
 // values win).
 func TestTuneDefaults(t *testing.T) {
-	origGC := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(origGC) })
-	origProcs := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(origProcs) })
-	for _, name := range []string{"GOGC", "GOMAXPROCS"} {
-		t.Setenv(name, "")
-		os.Unsetenv(name)
-	}
+	testutil.UntunedRuntime(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if got := TuneGC(log); got != GCPercent || debug.SetGCPercent(100) != GCPercent {
 		t.Errorf("TuneGC() = %d, want %d in force", got, GCPercent)

@@ -3,26 +3,19 @@ package main
 import (
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
 
 	"github.com/lookout-mon/lookout/agent"
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 // TestTuneAgentGC: with GOGC and GOMAXPROCS unset, `lookout agent` runs at
 // the agent's GOGC and GOMAXPROCS (internal/gctune tests that explicit
 // environment values win).
 func TestTuneAgentGC(t *testing.T) {
-	orig := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(orig) })
-	procs := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
-	for _, name := range []string{"GOGC", "GOMAXPROCS"} {
-		t.Setenv(name, "")
-		os.Unsetenv(name)
-	}
+	testutil.UntunedRuntime(t)
 	if got := tuneAgentGC(slog.New(slog.NewTextHandler(io.Discard, nil))); got != agentGCPercent {
 		t.Errorf("tuneAgentGC() = %d, want %d", got, agentGCPercent)
 	}

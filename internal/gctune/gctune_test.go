@@ -3,22 +3,14 @@ package gctune
 import (
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// setEnv sets name to v for the test, or unsets it when v is "" (t.Setenv
-// restores the original value afterwards either way).
-func setEnv(t *testing.T, name, v string) {
-	t.Setenv(name, v)
-	if v == "" {
-		os.Unsetenv(name)
-	}
-}
 
 // TestGCPercent: the default applies only when GOGC is not set in the
 // environment; an explicit GOGC (what the runtime took from it) stays.
@@ -40,7 +32,7 @@ func TestGCPercent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			setEnv(t, "GOGC", tt.env)
+			testutil.SetEnv(t, "GOGC", tt.env)
 			debug.SetGCPercent(tt.runtime)
 			if got := GCPercent(quiet, "test", tt.def); got != tt.want {
 				t.Errorf("GCPercent() = %d, want %d", got, tt.want)
@@ -70,7 +62,7 @@ func TestMaxProcs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			setEnv(t, "GOMAXPROCS", tt.env)
+			testutil.SetEnv(t, "GOMAXPROCS", tt.env)
 			runtime.GOMAXPROCS(tt.runtime)
 			if got := MaxProcs(quiet, "test", tt.def); got != tt.want {
 				t.Errorf("MaxProcs() = %d, want %d", got, tt.want)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +108,30 @@ func Browser(t testing.TB, exe string) context.Context {
 	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
 	return ctx
+}
+
+// SetEnv sets the environment variable name to v for the test, or unsets it
+// when v is "" (t.Setenv restores the original value afterwards either way).
+func SetEnv(t *testing.T, name, v string) {
+	t.Helper()
+	t.Setenv(name, v)
+	if v == "" {
+		os.Unsetenv(name)
+	}
+}
+
+// UntunedRuntime unsets GOGC and GOMAXPROCS for the test and restores the
+// GC percent and GOMAXPROCS in force when it ends, for tests of the
+// defaults that apply when the environment sets neither.
+func UntunedRuntime(t *testing.T) {
+	t.Helper()
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		runtime.GOMAXPROCS(procs)
+	})
+	SetEnv(t, "GOGC", "")
+	SetEnv(t, "GOMAXPROCS", "")
 }
