@@ -34,31 +34,44 @@ func encodeMACReport(m *MACReport) (*Any, error) {
 }
 
 // decodeMACReportFast decodes b if it has exactly the layout
-// appendMACReport writes (keys a, s, b, m in that order; s as a uint64;
-// nothing after); ok is false otherwise, and the caller uses the general
-// decoder. Body and MAC are copies, as the general decoder gives.
+// appendMACReport writes (see macEnvelope); ok is false otherwise, and the
+// caller uses the general decoder. Body and MAC are copies, as the general
+// decoder gives.
 func decodeMACReportFast(b []byte) (m MACReport, ok bool) {
+	v, ok := macEnvelope(b)
+	if !ok {
+		return m, false
+	}
+	return MACReport{Agent: string(v.agent), Session: v.session, Body: clone(v.body), MAC: clone(v.mac)}, true
+}
+
+// macView is a MACReport envelope read in place: its byte fields are
+// views into the encoding.
+type macView struct {
+	agent, body, mac []byte
+	session          uint64
+}
+
+// macEnvelope reads b if it has exactly the layout appendMACReport writes
+// (keys a, s, b, m in that order; s as a uint64; nothing after).
+func macEnvelope(b []byte) (v macView, ok bool) {
 	p := peekReader{b: b}
 	if !p.lit(0x84, 0xa1, 'a') {
-		return m, false
+		return v, false
 	}
-	agent, ok := p.str()
-	if !ok || !p.lit(0xa1, 's', mpack.Uint64) {
-		return m, false
+	if v.agent, ok = p.str(); !ok || !p.lit(0xa1, 's', mpack.Uint64) {
+		return v, false
 	}
-	session, ok := p.n(8)
-	if !ok || !p.lit(0xa1, 'b') {
-		return m, false
+	if v.session, ok = p.n(8); !ok || !p.lit(0xa1, 'b') {
+		return v, false
 	}
-	body, ok := p.bin()
-	if !ok || !p.lit(0xa1, 'm') {
-		return m, false
+	if v.body, ok = p.bin(); !ok || !p.lit(0xa1, 'm') {
+		return v, false
 	}
-	mac, ok := p.bin()
-	if !ok || p.i != len(p.b) {
-		return m, false
+	if v.mac, ok = p.bin(); !ok || p.i != len(p.b) {
+		return v, false
 	}
-	return MACReport{Agent: string(agent), Session: session, Body: clone(body), MAC: clone(mac)}, true
+	return v, true
 }
 
 // clone copies b (nil stays nil, as the reflection decoder gives for a

@@ -24,24 +24,14 @@ func PeekSeq(a *Any) (agent []byte, seq uint64, ok bool) {
 	if a == nil || a.TypeUrl != TypeMACReport {
 		return nil, 0, false
 	}
-	p := peekReader{b: a.Value}
-	if !p.lit(0x84, 0xa1, 'a') {
-		return nil, 0, false
-	}
-	agent, ok = p.str()
-	if !ok || !p.lit(0xa1, 's', mpack.Uint64) || !p.skip(8) || !p.lit(0xa1, 'b') {
-		return nil, 0, false
-	}
-	body, ok := p.bin()
-	if !ok || !p.lit(0xa1, 'm') {
-		return nil, 0, false
-	}
 	// The whole envelope must be Seal's layout (as decodeMACReportFast
 	// wants it), so that the agent read here is the one the decoder sees:
 	// a repeated key after the body would otherwise override it.
-	if _, ok := p.bin(); !ok || p.i != len(p.b) {
+	env, ok := macEnvelope(a.Value)
+	if !ok {
 		return nil, 0, false
 	}
+	agent, body := env.agent, env.body
 	// The body: a fixmap (8 or 9 keys), "ver" int, "a" str, "h" str, "q"
 	// uint64.
 	q := peekReader{b: body}
