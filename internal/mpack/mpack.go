@@ -64,26 +64,21 @@ func AppendBin(dst []byte, b []byte) []byte {
 }
 
 // AppendMapLen appends a map header for l entries (EncodeMapLen).
-func AppendMapLen(dst []byte, l int) []byte {
-	switch {
-	case l < 16:
-		return append(dst, 0x80|byte(l))
-	case l <= math.MaxUint16:
-		return append(dst, Map16, byte(l>>8), byte(l))
-	default:
-		return binary.BigEndian.AppendUint32(append(dst, Map32), uint32(l))
-	}
-}
+func AppendMapLen(dst []byte, l int) []byte { return appendLen(dst, l, 0x80, Map16, Map32) }
 
 // AppendArrayLen appends an array header for l elements (EncodeArrayLen).
-func AppendArrayLen(dst []byte, l int) []byte {
+func AppendArrayLen(dst []byte, l int) []byte { return appendLen(dst, l, 0x90, Array16, Array32) }
+
+// appendLen appends a map or array header for l items: the fix form (fix|l)
+// below 16, else the 16- or 32-bit form.
+func appendLen(dst []byte, l int, fix, c16, c32 byte) []byte {
 	switch {
 	case l < 16:
-		return append(dst, 0x90|byte(l))
+		return append(dst, fix|byte(l))
 	case l <= math.MaxUint16:
-		return append(dst, Array16, byte(l>>8), byte(l))
+		return append(dst, c16, byte(l>>8), byte(l))
 	default:
-		return binary.BigEndian.AppendUint32(append(dst, Array32), uint32(l))
+		return binary.BigEndian.AppendUint32(append(dst, c32), uint32(l))
 	}
 }
 
