@@ -703,8 +703,7 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		// shed or lost): hold this one until the agent resends the missing
 		// ones.
 		in.stats.Gaps++
-		in.hold(r.Agent, p)
-		if h := in.held[r.Agent]; h != nil {
+		if h := in.hold(r.Agent, p); h != nil {
 			// Its Oldest may have made held reports applicable (the agent
 			// dropped what was missing before them).
 			in.drainHeld(c, r.Agent, h)
@@ -738,13 +737,14 @@ func (in *ingest) enqueue(c *actor.Context, p pendingReport) {
 }
 
 // hold keeps p, which arrived after a gap, in its agent's held run (in seq
-// order, once per seq) unless the bounds are reached.
-func (in *ingest) hold(agent string, p pendingReport) {
+// order, once per seq) unless the bounds are reached, and returns the run
+// (nil if the agent has none).
+func (in *ingest) hold(agent string, p pendingReport) *heldRun {
 	h := in.held[agent]
 	if h == nil {
 		if in.heldN >= maxHeld {
 			in.stats.HeldDropped++
-			return
+			return nil
 		}
 		h = &heldRun{floor: p.r.Oldest}
 		in.held[agent] = h
@@ -759,6 +759,7 @@ func (in *ingest) hold(agent string, p pendingReport) {
 		h.reps = slices.Insert(h.reps, i, p)
 		in.heldN++
 	}
+	return h
 }
 
 // drainHeld applies the held reports of agent that have become applicable
