@@ -92,8 +92,8 @@ func RenderSVG(points []model.Point, from, to time.Time) string {
 		b.WriteString(ff(xf(p.T)) + "," + ff(yf(p.Avg)))
 	}
 	b.WriteString(`"/>`)
-	b.WriteString(`<text x="` + ff(x0-3) + `" y="` + ff(y1+8) + `" text-anchor="end">` + html.EscapeString(FmtFloat(hi)) + `</text>`)
-	b.WriteString(`<text x="` + ff(x0-3) + `" y="` + ff(y0) + `" text-anchor="end">` + html.EscapeString(FmtFloat(lo)) + `</text>`)
+	b.WriteString(`<text x="` + ff(x0-3) + `" y="` + ff(y1+8) + `" text-anchor="end">` + html.EscapeString(axisLabel(hi)) + `</text>`)
+	b.WriteString(`<text x="` + ff(x0-3) + `" y="` + ff(y0) + `" text-anchor="end">` + html.EscapeString(axisLabel(lo)) + `</text>`)
 	layout := "15:04"
 	if to.Sub(from) > 36*time.Hour {
 		layout = "01-02"
@@ -110,6 +110,27 @@ func SVG(g Graph) templ.Component {
 		_, err := io.WriteString(w, RenderSVG(g.Points, g.From, g.To))
 		return err
 	})
+}
+
+// axisLabel formats a y-axis label to fit the chart's left margin: as
+// FmtFloat below 10,000 in magnitude, else with 3 significant digits and an
+// SI suffix ("7.75M"), since longer labels were cut off on the left.
+func axisLabel(v float64) string {
+	if !finite(v) || math.Abs(v) < 1e4 {
+		return FmtFloat(v)
+	}
+	units := []struct {
+		scale  float64
+		suffix string
+	}{{1e3, "k"}, {1e6, "M"}, {1e9, "G"}, {1e12, "T"}, {1e15, "P"}}
+	for i, u := range units {
+		// The smallest unit whose 3 digits need no exponent (999,999 is
+		// "1M", not "1e+03k"); beyond the last, the exponent stays.
+		if s := strconv.FormatFloat(v/u.scale, 'g', 3, 64); !strings.Contains(s, "e") || i == len(units)-1 {
+			return s + u.suffix
+		}
+	}
+	return FmtFloat(v) // not reached
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -188,3 +188,24 @@ func TestTransitionRowHostState(t *testing.T) {
 		})
 	}
 }
+
+// TestAxisLabel: y-axis labels stay short enough for the chart's margin.
+func TestAxisLabel(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {2.08, "2.08"}, {1566.3, "1566.3"}, {9999.5, "9999.5"}, {-9999, "-9999"},
+		{10000, "10k"}, {12010.5, "12k"}, {123456, "123k"}, {999499, "999k"}, {999999, "1M"},
+		{7752302.7, "7.75M"}, {-7752302.7, "-7.75M"}, {25276502016, "25.3G"},
+		{3.5e12, "3.5T"}, {1.2e16, "12P"}, {1e30, "1e+15P"},
+	}
+	for _, tt := range tests {
+		if got := axisLabel(tt.v); got != tt.want {
+			t.Errorf("axisLabel(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+		if len(tt.want) > 6 && math.Abs(tt.v) < 1e18 {
+			t.Errorf("label %q for %v is longer than 6 characters", tt.want, tt.v)
+		}
+	}
+}
