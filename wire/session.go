@@ -89,6 +89,18 @@ type Hello struct {
 	EphPub []byte `msgpack:"e"` // X25519 public key, 32 bytes
 	Time   int64  `msgpack:"t"` // unix ns
 	Nonce  []byte `msgpack:"n"`
+	// AckDelay, if set, is how long (in milliseconds) the master may hold
+	// back the acks of this session's in-order reports to send one ack for
+	// several (see HelloOptions.AckDelay). Older masters ignore it.
+	AckDelay int64 `msgpack:"d,omitempty"`
+}
+
+// HelloOptions are what an agent asks of a session in its Hello.
+type HelloOptions struct {
+	// AckDelay lets the master delay the ack of an in-order report by up
+	// to this long, so that one ack covers the reports of that time.
+	// Zero asks for an ack per report, as before.
+	AckDelay time.Duration
 }
 
 // SignedHello is a msgpack Hello signed (with a context prefix) by the
@@ -147,6 +159,11 @@ type PendingHello struct {
 
 // NewHello makes a signed Hello for agent at now with a fresh X25519 key.
 func NewHello(key ed25519.PrivateKey, agent string, now time.Time) (*Any, *PendingHello, error) {
+	return NewHelloOpts(key, agent, now, HelloOptions{})
+}
+
+// NewHelloOpts is NewHello with options.
+func NewHelloOpts(key ed25519.PrivateKey, agent string, now time.Time, opt HelloOptions) (*Any, *PendingHello, error) {
 	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("wire: hello key: %w", err)
@@ -155,7 +172,7 @@ func NewHello(key ed25519.PrivateKey, agent string, now time.Time) (*Any, *Pendi
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, nil, fmt.Errorf("wire: hello nonce: %w", err)
 	}
-	body, err := msgpack.Marshal(&Hello{Agent: agent, EphPub: priv.PublicKey().Bytes(), Time: now.UnixNano(), Nonce: nonce})
+	body, err := msgpack.Marshal(&Hello{Agent: agent, EphPub: priv.PublicKey().Bytes(), Time: now.UnixNano(), Nonce: nonce, AckDelay: opt.AckDelay.Milliseconds()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("wire: encode hello: %w", err)
 	}
