@@ -329,7 +329,7 @@ func (u *uplinkCore) handle(m *wire.Any, now time.Time) (*wire.Any, error) {
 // handleAck decodes a message from the master (an Ack) and applies it.
 func (u *uplinkCore) handleAck(m *wire.Any, now time.Time) error {
 	var a model.Ack
-	if err := wire.Decode(m, wire.TypeAck, &a); err != nil {
+	if err := wire.DecodeAck(m, &a); err != nil {
 		return fmt.Errorf("decode ack: %w", err)
 	}
 	u.ack(a, now)

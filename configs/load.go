@@ -57,6 +57,21 @@ func Load(path string, env []string) (*Config, error) {
 	return load(path, file.Provider(path), env)
 }
 
+// LoadAgent is Load for a process that runs only the agent
+// (lookout-agent): the file is parsed and decoded as Load does (unknown
+// keys and wrong types anywhere are still errors), then checked with
+// ValidateAgent instead of Validate.
+func LoadAgent(path string, env []string) (*Config, error) {
+	cfg, err := parse(path, file.Provider(path), env)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateAgent(); err != nil {
+		return nil, fmt.Errorf("%s: invalid configuration:\n%w", path, err)
+	}
+	return cfg, nil
+}
+
 // LoadBytes is Load for a config held in memory: b is parsed over Defaults().
 func LoadBytes(b []byte, env []string) (*Config, error) {
 	return load("config", rawbytes.Provider(b), env)

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lookout-mon/lookout/model"
@@ -57,12 +58,7 @@ func (p *problems) add(key, format string, args ...any) {
 // values such as a 0s timeout are errors here.
 func (c *Config) Validate() error {
 	var p problems
-	if strings.TrimSpace(c.Node.Name) == "" {
-		p.add("node.name", "must not be empty")
-	}
-	if strings.TrimSpace(c.Node.DataDir) == "" {
-		p.add("node.data_dir", "must not be empty")
-	}
+	c.validateNode(&p)
 	if !c.Master.Enabled && !c.Agent.Enabled && !c.HTTP.Enabled {
 		p.add("config", "nothing to run: enable at least one of master.enabled, agent.enabled, http.enabled")
 	}
@@ -85,6 +81,30 @@ func (c *Config) Validate() error {
 		p = append(p, h(c)...)
 	}
 	return errors.Join(p...)
+}
+
+// ValidateAgent is Validate for a process that runs only the agent
+// (lookout-agent, whatever agent.enabled says): it checks the node and
+// agent sections exactly as Validate does and leaves out the master, http
+// and cluster sections, which such a process does not run, and the
+// ValidateHook checks (they are the master's). So the agent binary does
+// not link the master's checks (notifier addresses with net/mail, URLs,
+// password hashes, their regular expressions).
+func (c *Config) ValidateAgent() error {
+	var p problems
+	c.validateNode(&p)
+	c.validateAgent(&p)
+	return errors.Join(p...)
+}
+
+// validateNode checks the node section, which every role needs.
+func (c *Config) validateNode(p *problems) {
+	if strings.TrimSpace(c.Node.Name) == "" {
+		p.add("node.name", "must not be empty")
+	}
+	if strings.TrimSpace(c.Node.DataDir) == "" {
+		p.add("node.data_dir", "must not be empty")
+	}
 }
 
 // validateListener checks a role's listen address and its transport
@@ -350,7 +370,7 @@ func validateNotifiers(p *problems, n *NotifiersConfig) {
 			p.add(k+".to", "must list at least one phone number")
 		}
 		for j, to := range s.To {
-			if !e164.MatchString(to) {
+			if !e164().MatchString(to) {
 				p.add(fmt.Sprintf("%s.to[%d]", k, j), "%q is not an E.164 number (+ then 8 to 15 digits, e.g. +14155550100)", to)
 			}
 		}
@@ -372,7 +392,7 @@ func validateNotifiers(p *problems, n *NotifiersConfig) {
 			}
 			if t.From == "" {
 				p.add(k+".twilio.from", "must be set (a Twilio number in E.164 or a messaging service SID)")
-			} else if !e164.MatchString(t.From) && !strings.HasPrefix(t.From, "MG") {
+			} else if !e164().MatchString(t.From) && !strings.HasPrefix(t.From, "MG") {
 				p.add(k+".twilio.from", "%q is neither an E.164 number nor a messaging service SID (MG...)", t.From)
 			}
 			checkURL(p, k+".twilio.base_url", t.BaseURL)
@@ -636,15 +656,20 @@ var hostnameRe = regexp.MustCompile(`^([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-
 
 func validHostname(h string) bool { return len(h) <= 253 && hostnameRe.MatchString(h) }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+// The master's patterns are compiled on first use (sync.OnceValue), so that
+// a process that never validates the master (lookout-agent, ValidateAgent)
+// neither compiles nor keeps them.
+var e164 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`) })
 
-var nickRe = regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]{0,29}$`)
+var nickRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z\[\]\\` + "`" + `_^{|}][A-Za-z0-9\[\]\\` + "`" + `_^{|}-]{0,29}$`)
+})
 
-func validNick(n string) bool { return nickRe.MatchString(n) }
+func validNick(n string) bool { return nickRe().MatchString(n) }
 
-var headerRe = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+var headerRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$") })
 
-func validHeaderName(h string) bool { return headerRe.MatchString(h) }
+func validHeaderName(h string) bool { return headerRe().MatchString(h) }
 
 // validMailAddress accepts one RFC 5322 address ("ops@example.net" or
 // "Lookout <lookout@example.net>") whose domain is a valid host name.
@@ -660,11 +685,15 @@ func validMailAddress(a string) bool {
 // validPasswordHash reports whether h looks like a bcrypt or argon2id hash
 // (structure only; the verifier checks the rest).
 var (
-	bcryptRe   = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
-	argon2idRe = regexp.MustCompile(`^\$argon2id\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$`)
+	bcryptRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`) })
+	argon2idRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\$argon2id\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$`)
+	})
 )
 
-func validPasswordHash(h string) bool { return bcryptRe.MatchString(h) || argon2idRe.MatchString(h) }
+func validPasswordHash(h string) bool {
+	return bcryptRe().MatchString(h) || argon2idRe().MatchString(h)
+}
 
 // checkURL requires an absolute http(s) URL with a host. The URL itself is
 // never echoed: webhook URLs often carry tokens.

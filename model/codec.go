@@ -28,15 +28,10 @@ package model
 // skipped values is capped at maxSkipDepth.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/lookout-mon/lookout/internal/mpack"
 )
@@ -77,30 +72,11 @@ const (
 // that hostile input cannot recurse without bound.
 const maxSkipDepth = 10000
 
-// directWindow is how much of the remaining input of a *bytes.Reader the
-// decoder copies at first (see decodeFrom).
-const directWindow = 4 << 10
-
-// pooledMax caps the buffers kept in bufPool.
-const pooledMax = 64 << 10
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) <= pooledMax {
-		*b = (*b)[:0]
-		bufPool.Put(b)
-	}
-}
-
 // Decoding errors.
 var (
 	errTruncated    = errors.New("msgpack input truncated")
 	errArrayStruct  = errors.New("msgpack: number of fields in array-encoded struct has changed")
 	errSkipTooDeep  = fmt.Errorf("msgpack value nested deeper than %d levels", maxSkipDepth)
-	errRawBoundary  = errors.New("object extends past the raw msgpack value")
 	reportFieldKeys = [...]string{"ver", "a", "h", "q", "o", "t", "sm", "ck", "dr"}
 	sampleFieldKeys = [...]string{"s", "r", "u", "v"}
 	checkFieldKeys  = [...]string{"s", "u", "up", "i", "rt", "since", "d"}
@@ -239,46 +215,6 @@ func (a *Ack) AppendMsgpack(dst []byte) []byte {
 	return dst
 }
 
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (r Report) EncodeMsgpack(enc *msgpack.Encoder) error {
-	bp := getBuf()
-	*bp = r.AppendMsgpack((*bp)[:0])
-	return writeBuf(enc, bp)
-}
-
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (s Sample) EncodeMsgpack(enc *msgpack.Encoder) error {
-	bp := getBuf()
-	*bp = s.AppendMsgpack((*bp)[:0])
-	return writeBuf(enc, bp)
-}
-
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (c Check) EncodeMsgpack(enc *msgpack.Encoder) error {
-	bp := getBuf()
-	*bp = c.AppendMsgpack((*bp)[:0])
-	return writeBuf(enc, bp)
-}
-
-// EncodeMsgpack implements msgpack.CustomEncoder.
-func (a Ack) EncodeMsgpack(enc *msgpack.Encoder) error {
-	bp := getBuf()
-	*bp = a.AppendMsgpack((*bp)[:0])
-	return writeBuf(enc, bp)
-}
-
-// writeBuf writes the encoding in *bp in one call and returns bp to the
-// pool; the msgpack Encoder keeps no buffer of its own, so this is the same
-// as encoding through it.
-func writeBuf(enc *msgpack.Encoder, bp *[]byte) error {
-	_, err := enc.Writer().Write(*bp)
-	putBuf(bp)
-	if err != nil {
-		return fmt.Errorf("model: write msgpack: %w", err)
-	}
-	return nil
-}
-
 func boolCode(b bool) byte {
 	if b {
 		return mpTrue
@@ -287,26 +223,6 @@ func boolCode(b bool) byte {
 }
 
 // ---------------------------------------------------------------- decoding
-
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (r *Report) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "report", func(p *reader) error { return p.report(r) })
-}
-
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (s *Sample) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "sample", func(p *reader) error { return p.sample(s) })
-}
-
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (c *Check) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "check", func(p *reader) error { return p.check(c) })
-}
-
-// DecodeMsgpack implements msgpack.CustomDecoder.
-func (a *Ack) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "ack", func(p *reader) error { return p.ack(a) })
-}
 
 // UnmarshalMsgpackBytes decodes one msgpack-encoded report from the start of
 // b into r, with the same semantics as msgpack.Unmarshal (it decodes into
@@ -319,70 +235,15 @@ func (r *Report) UnmarshalMsgpackBytes(b []byte) (int, error) {
 	return p.i, nil
 }
 
-// decodeFrom runs fn over the bytes of the next object of dec. When dec
-// reads from a *bytes.Reader (msgpack.Unmarshal, msgpack.NewDecoder on a
-// bytes.Reader), the Decoder keeps no buffer of its own: the object's bytes
-// are copied into a pooled buffer, decoded, and the reader is advanced by
-// the bytes used. Up to directWindow remaining bytes are copied at once;
-// beyond that, the window grows until it holds the object as msgpack's Skip
-// sees it, so that decoding many small objects from one large input stays
-// linear. Otherwise the object's raw bytes are taken with DecodeRaw.
-//
-// Either way the decoder sees at most the object as Skip delimits it (or
-// the remaining input): the one input on which that differs from the
-// reflection decoder is an ext header in front of the values map, which
-// Skip treats as a whole ext value; that is refused (errRawBoundary) where
-// it would reach past the window.
-func decodeFrom(dec *msgpack.Decoder, what string, fn func(*reader) error) error {
-	if br, ok := dec.Buffered().(*bytes.Reader); ok {
-		rem := br.Len()
-		off := br.Size() - int64(rem)
-		bp := getBuf()
-		w := min(rem, directWindow)
-		var buf []byte
-		for {
-			if cap(*bp) < w {
-				*bp = make([]byte, w)
-			}
-			buf = (*bp)[:w]
-			n, _ := br.ReadAt(buf, off)
-			buf = buf[:n]
-			if w >= rem {
-				break
-			}
-			probe := reader{b: buf}
-			if err := probe.skip(0); err == nil || !errors.Is(err, errTruncated) {
-				break
-			}
-			w = min(rem, 4*w)
-		}
-		p := reader{b: buf}
-		err := fn(&p)
-		if err != nil && errors.Is(err, errTruncated) && len(buf) < rem {
-			err = errRawBoundary
-		}
-		_, serr := br.Seek(int64(p.i), io.SeekCurrent)
-		putBuf(bp)
-		if err != nil {
-			return fmt.Errorf("model: decode %s: %w", what, err)
-		}
-		if serr != nil {
-			return fmt.Errorf("model: decode %s: advance reader: %w", what, serr)
-		}
-		return nil
+// UnmarshalMsgpackBytes decodes one msgpack-encoded ack from the start of b
+// into a, with the same semantics as msgpack.Unmarshal, and returns the
+// number of bytes it used.
+func (a *Ack) UnmarshalMsgpackBytes(b []byte) (int, error) {
+	p := reader{b: b}
+	if err := p.ack(a); err != nil {
+		return p.i, fmt.Errorf("model: decode ack: %w", err)
 	}
-	raw, err := dec.DecodeRaw()
-	if err != nil {
-		return fmt.Errorf("model: decode %s: %w", what, err)
-	}
-	p := reader{b: raw}
-	if err := fn(&p); err != nil {
-		if errors.Is(err, errTruncated) {
-			err = errRawBoundary
-		}
-		return fmt.Errorf("model: decode %s: %w", what, err)
-	}
-	return nil
+	return p.i, nil
 }
 
 // reader decodes msgpack from b, starting at i. Its methods mirror the

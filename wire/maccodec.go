@@ -11,8 +11,9 @@ import (
 // reflection codec cost ~2% of a loaded master's CPU for these four
 // fields, so both are written out here: appendMACReport gives the bytes of
 // msgpack.Marshal(&MACReport{...}), and decodeMACReportFast reads exactly
-// that layout (any other valid encoding falls back to the reflection
-// decoder, so what is accepted does not change).
+// that layout (any other valid encoding falls back to decodeMACReport,
+// which decodes what msgpack's decoder does, so what is accepted does not
+// change).
 
 // appendMACReport appends the msgpack encoding of m, byte for byte what
 // msgpack.Marshal(m) gives.

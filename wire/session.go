@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/lookout-mon/lookout/model"
 )
 
@@ -143,8 +141,12 @@ type BadSession struct {
 
 // OpenBadSession decodes a BadSession.
 func OpenBadSession(a *Any) (*BadSession, error) {
+	v, err := envelope(a, TypeBadSession)
+	if err != nil {
+		return nil, err
+	}
 	var b BadSession
-	if err := Decode(a, TypeBadSession, &b); err != nil {
+	if err := decodeBadSession(v, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil
@@ -172,12 +174,9 @@ func NewHelloOpts(key ed25519.PrivateKey, agent string, now time.Time, opt Hello
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, nil, fmt.Errorf("wire: hello nonce: %w", err)
 	}
-	body, err := msgpack.Marshal(&Hello{Agent: agent, EphPub: priv.PublicKey().Bytes(), Time: now.UnixNano(), Nonce: nonce, AckDelay: opt.AckDelay.Milliseconds()})
-	if err != nil {
-		return nil, nil, fmt.Errorf("wire: encode hello: %w", err)
-	}
+	body := appendHello(nil, &Hello{Agent: agent, EphPub: priv.PublicKey().Bytes(), Time: now.UnixNano(), Nonce: nonce, AckDelay: opt.AckDelay.Milliseconds()})
 	sig := ed25519.Sign(key, helloSigned(body))
-	msg, err := Encode(TypeHello, &SignedHello{Agent: agent, Body: body, Sig: sig})
+	msg, err := wrap(TypeHello, appendSigned(nil, agent, body, sig))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,8 +191,12 @@ func helloSigned(body []byte) []byte {
 // key and its time against now (|Time - now| <= HelloMaxSkew). Whether it
 // is newer than the agent's previous hello is the caller's check.
 func OpenHello(a *Any, keys KeyLookup, now time.Time) (*Hello, error) {
+	b, err := envelope(a, TypeHello)
+	if err != nil {
+		return nil, err
+	}
 	var s SignedHello
-	if err := Decode(a, TypeHello, &s); err != nil {
+	if err := decodeSigned(b, &s.Agent, &s.Body, &s.Sig); err != nil {
 		return nil, err
 	}
 	pub, ok := keys(s.Agent)
@@ -204,7 +207,10 @@ func OpenHello(a *Any, keys KeyLookup, now time.Time) (*Hello, error) {
 		return nil, fmt.Errorf("%w on hello from %q", ErrBadSignature, s.Agent)
 	}
 	var h Hello
-	if err := Unmarshal(s.Body, MaxMessage, &h); err != nil {
+	if err := checkMsgpack(s.Body, MaxMessage); err != nil {
+		return nil, fmt.Errorf("hello from %q: %w", s.Agent, err)
+	}
+	if err := decodeHello(s.Body, &h); err != nil {
 		return nil, fmt.Errorf("hello from %q: %w", s.Agent, err)
 	}
 	if h.Agent != s.Agent {
@@ -244,7 +250,7 @@ func AcceptHello(h *Hello, master string, id uint64) (*Session, *Any, error) {
 		return nil, nil, err
 	}
 	s := NewSession(id, h.Agent, key)
-	msg, err := Encode(TypeWelcome, &Welcome{Agent: h.Agent, Master: master, Session: id, EphPub: mine, Confirm: confirm(key, id)})
+	msg, err := wrap(TypeWelcome, appendWelcome(nil, &Welcome{Agent: h.Agent, Master: master, Session: id, EphPub: mine, Confirm: confirm(key, id)}))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,8 +259,12 @@ func AcceptHello(h *Hello, master string, id uint64) (*Session, *Any, error) {
 
 // OpenWelcome decodes a Welcome.
 func OpenWelcome(a *Any) (*Welcome, error) {
+	b, err := envelope(a, TypeWelcome)
+	if err != nil {
+		return nil, err
+	}
 	var w Welcome
-	if err := Decode(a, TypeWelcome, &w); err != nil {
+	if err := decodeWelcome(b, &w); err != nil {
 		return nil, err
 	}
 	return &w, nil
@@ -408,14 +418,18 @@ func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*Any, erro
 // DecodeMACReport decodes a MACReport envelope without checking it.
 func DecodeMACReport(a *Any) (*MACReport, error) {
 	var m MACReport
+	fast := false
 	if a != nil && a.TypeUrl == TypeMACReport && len(a.Value) <= MaxMessage {
-		if fast, ok := decodeMACReportFast(a.Value); ok {
-			m = fast
-		} else if err := Decode(a, TypeMACReport, &m); err != nil {
+		m, fast = decodeMACReportFast(a.Value)
+	}
+	if !fast {
+		b, err := envelope(a, TypeMACReport)
+		if err != nil {
 			return nil, err
 		}
-	} else if err := Decode(a, TypeMACReport, &m); err != nil {
-		return nil, err
+		if err := decodeMACReport(b, &m); err != nil {
+			return nil, err
+		}
 	}
 	if len(m.Body) > MaxReport {
 		return nil, fmt.Errorf("%w: report from %q is %d bytes > %d", ErrTooLarge, m.Agent, len(m.Body), MaxReport)

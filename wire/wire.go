@@ -7,14 +7,19 @@
 // capped and the msgpack is pre-scanned so that no declared length can make
 // the decoder allocate more than the input can justify (msgpack v5 would
 // otherwise allocate 256 MiB from a 5-byte header).
+//
+// The messages an agent sends and receives (hello, welcome, bad session,
+// signed and MAC'd reports, acks) have hand codecs (envcodec.go,
+// maccodec.go, model/codec.go) that give msgpack's bytes and decode what it
+// decodes; the general Marshal, Unmarshal, Encode and Decode (msgpack.go)
+// are left out of the slim agent's build (tag lookout_noproto), which links
+// no msgpack package.
 package wire
 
 import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/lookout-mon/lookout/model"
 )
@@ -52,32 +57,11 @@ type Signed struct {
 	Sig   []byte `msgpack:"s"`
 }
 
-// Marshal msgpack-encodes v.
-func Marshal(v any) ([]byte, error) { return msgpack.Marshal(v) }
-
-// Unmarshal decodes msgpack b into v after checking its size against max and
-// scanning it for lengths the input cannot back.
-func Unmarshal(b []byte, max int, v any) error {
-	if len(b) > max {
-		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(b), max)
-	}
-	if err := Scan(b); err != nil {
-		return err
-	}
-	if err := msgpack.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return nil
-}
-
 // unmarshalReport is Unmarshal for a report body: the same size check and
 // pre-scan, then model's hand-written decoder straight from the bytes (it
 // decodes exactly as msgpack.Unmarshal would, without the Decoder's setup).
 func unmarshalReport(b []byte, r *model.Report) error {
-	if len(b) > MaxReport {
-		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(b), MaxReport)
-	}
-	if err := Scan(b); err != nil {
+	if err := checkMsgpack(b, MaxReport); err != nil {
 		return err
 	}
 	if _, err := r.UnmarshalMsgpackBytes(b); err != nil {
@@ -86,37 +70,13 @@ func unmarshalReport(b []byte, r *model.Report) error {
 	return nil
 }
 
-// Encode wraps v, msgpack-encoded, in an Any with the given type URL.
-func Encode(typeURL string, v any) (*Any, error) {
-	b, err := msgpack.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("wire: encode %s: %w", typeURL, err)
-	}
-	if len(b) > MaxMessage {
-		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, typeURL, len(b))
-	}
-	return &Any{TypeUrl: typeURL, Value: b}, nil
-}
-
-// Decode unpacks an Any of the given type URL into v.
-func Decode(a *Any, typeURL string, v any) error {
-	if a == nil {
-		return fmt.Errorf("%w: nil message", ErrMalformed)
-	}
-	if a.TypeUrl != typeURL {
-		return fmt.Errorf("%w: got %q, want %q", ErrWrongType, a.TypeUrl, typeURL)
-	}
-	return Unmarshal(a.Value, MaxMessage, v)
-}
-
 // SignReport encodes r and signs it with key. r.Agent must be set.
 func SignReport(key ed25519.PrivateKey, r *model.Report) (*Any, error) {
 	body := r.AppendMsgpack(nil)
 	if len(body) > MaxReport {
 		return nil, fmt.Errorf("%w: report is %d bytes > %d", ErrTooLarge, len(body), MaxReport)
 	}
-	s := Signed{Agent: r.Agent, Body: body, Sig: ed25519.Sign(key, body)}
-	return Encode(TypeSignedReport, &s)
+	return wrap(TypeSignedReport, appendSigned(make([]byte, 0, 96+len(r.Agent)+len(body)), r.Agent, body, ed25519.Sign(key, body)))
 }
 
 // KeyLookup returns the public key of a known agent, or false.
@@ -132,8 +92,12 @@ var (
 // OpenReport checks the envelope's signature against the agent's configured
 // key and decodes the report. The report's Agent must equal the signer.
 func OpenReport(a *Any, keys KeyLookup) (*model.Report, error) {
+	b, err := envelope(a, TypeSignedReport)
+	if err != nil {
+		return nil, err
+	}
 	var s Signed
-	if err := Decode(a, TypeSignedReport, &s); err != nil {
+	if err := decodeSigned(b, &s.Agent, &s.Body, &s.Sig); err != nil {
 		return nil, err
 	}
 	pub, ok := keys(s.Agent)

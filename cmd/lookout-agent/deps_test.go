@@ -36,7 +36,11 @@ func TestSlimDeps(t *testing.T) {
 	// out of the slim build too: runtime/pprof and runtime/trace are
 	// 0.32 MB of code.
 	noProto := append([]string{"google.golang.org/protobuf", "github.com/planetscale/vtprotobuf",
-		"runtime/pprof", "runtime/trace", "compress/gzip", "text/tabwriter"}, forbidden...)
+		"runtime/pprof", "runtime/trace", "compress/gzip", "text/tabwriter",
+		// The agent's envelopes (hello, welcome, signed and MAC'd reports,
+		// acks) have hand codecs (wire/envcodec.go, model/codec.go): the
+		// reflection codec was ~100 KB of code and 0.3-0.5 MiB of RSS.
+		"github.com/vmihailenco"}, forbidden...)
 	tests := []struct {
 		name      string
 		tags      string

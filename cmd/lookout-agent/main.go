@@ -111,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer, started func(*agent.Agent, cha
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)
-	cfg, err := configs.Load(*file, os.Environ())
+	cfg, err := configs.LoadAgent(*file, os.Environ())
 	if err != nil {
 		return err
 	}
