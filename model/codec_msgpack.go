@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/lookout-mon/lookout/internal/mpack"
 )
 
 // directWindow is how much of the remaining input of a *bytes.Reader the
@@ -80,22 +82,22 @@ func writeBuf(enc *msgpack.Encoder, bp *[]byte) error {
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (r *Report) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "report", func(p *reader) error { return p.report(r) })
+	return decodeFrom(dec, "report", func(p *mpack.Reader) error { return decodeReport(p, r) })
 }
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (s *Sample) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "sample", func(p *reader) error { return p.sample(s) })
+	return decodeFrom(dec, "sample", func(p *mpack.Reader) error { return decodeSample(p, s) })
 }
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (c *Check) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "check", func(p *reader) error { return p.check(c) })
+	return decodeFrom(dec, "check", func(p *mpack.Reader) error { return decodeCheck(p, c) })
 }
 
 // DecodeMsgpack implements msgpack.CustomDecoder.
 func (a *Ack) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeFrom(dec, "ack", func(p *reader) error { return p.ack(a) })
+	return decodeFrom(dec, "ack", func(p *mpack.Reader) error { return decodeAck(p, a) })
 }
 
 // decodeFrom runs fn over the bytes of the next object of dec. When dec
@@ -112,7 +114,7 @@ func (a *Ack) DecodeMsgpack(dec *msgpack.Decoder) error {
 // reflection decoder is an ext header in front of the values map, which
 // Skip treats as a whole ext value; that is refused (errRawBoundary) where
 // it would reach past the window.
-func decodeFrom(dec *msgpack.Decoder, what string, fn func(*reader) error) error {
+func decodeFrom(dec *msgpack.Decoder, what string, fn func(*mpack.Reader) error) error {
 	if br, ok := dec.Buffered().(*bytes.Reader); ok {
 		rem := br.Len()
 		off := br.Size() - int64(rem)
@@ -129,18 +131,17 @@ func decodeFrom(dec *msgpack.Decoder, what string, fn func(*reader) error) error
 			if w >= rem {
 				break
 			}
-			probe := reader{b: buf}
-			if err := probe.skip(0); err == nil || !errors.Is(err, errTruncated) {
+			if err := mpack.NewReader(buf).Skip(); err == nil || !errors.Is(err, mpack.ErrTruncated) {
 				break
 			}
 			w = min(rem, 4*w)
 		}
-		p := reader{b: buf}
-		err := fn(&p)
-		if err != nil && errors.Is(err, errTruncated) && len(buf) < rem {
+		p := mpack.NewReader(buf)
+		err := fn(p)
+		if err != nil && errors.Is(err, mpack.ErrTruncated) && len(buf) < rem {
 			err = errRawBoundary
 		}
-		_, serr := br.Seek(int64(p.i), io.SeekCurrent)
+		_, serr := br.Seek(int64(p.Offset()), io.SeekCurrent)
 		putBuf(bp)
 		if err != nil {
 			return fmt.Errorf("model: decode %s: %w", what, err)
@@ -154,9 +155,8 @@ func decodeFrom(dec *msgpack.Decoder, what string, fn func(*reader) error) error
 	if err != nil {
 		return fmt.Errorf("model: decode %s: %w", what, err)
 	}
-	p := reader{b: raw}
-	if err := fn(&p); err != nil {
-		if errors.Is(err, errTruncated) {
+	if err := fn(mpack.NewReader(raw)); err != nil {
+		if errors.Is(err, mpack.ErrTruncated) {
 			err = errRawBoundary
 		}
 		return fmt.Errorf("model: decode %s: %w", what, err)

@@ -659,7 +659,7 @@ func FuzzReportCodec(f *testing.F) {
 		var got Report
 		err := msgpack.Unmarshal(in, &got)
 		if (err != nil) != (refErr != nil) {
-			if errors.Is(err, errSkipTooDeep) {
+			if errors.Is(err, mpack.ErrSkipTooDeep) {
 				return
 			}
 			t.Fatalf("codec err %v, reflection err %v", err, refErr)
@@ -690,36 +690,36 @@ func FuzzReportCodec(f *testing.F) {
 // declared length fits in the bytes that remain. Only such input reaches
 // the decoders in Lookout.
 func plausible(b []byte) bool {
-	p := reader{b: b}
-	return plausibleAt(&p, 0) && p.i == len(b)
+	p := mpack.NewReader(b)
+	return plausibleAt(p, 0) && p.Offset() == len(b)
 }
 
-func plausibleAt(p *reader, depth int) bool {
+func plausibleAt(p *mpack.Reader, depth int) bool {
 	if depth > 32 {
 		return false
 	}
-	c, err := p.peek()
+	c, err := p.Peek()
 	if err != nil {
 		return false
 	}
 	items := 0
 	switch {
-	case c >= 0x80 && c <= 0x8f, c == mpMap16, c == mpMap32:
-		p.i++
-		n, err := p.mapLen(c)
-		if err != nil || 2*n > p.remaining() {
+	case c >= 0x80 && c <= 0x8f, c == mpack.Map16, c == mpack.Map32:
+		_, _ = p.Code()
+		n, err := p.MapLen(c)
+		if err != nil || 2*n > p.Remaining() {
 			return false
 		}
 		items = 2 * n
-	case c >= 0x90 && c <= 0x9f, c == mpArray16, c == mpArray32:
-		p.i++
-		n, err := p.arrayLen(c)
-		if err != nil || n > p.remaining() {
+	case c >= 0x90 && c <= 0x9f, c == mpack.Array16, c == mpack.Array32:
+		_, _ = p.Code()
+		n, err := p.ArrayLen(c)
+		if err != nil || n > p.Remaining() {
 			return false
 		}
 		items = n
 	default:
-		if p.skip(0) != nil {
+		if p.Skip() != nil {
 			return false
 		}
 	}

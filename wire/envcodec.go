@@ -98,7 +98,7 @@ func checkMsgpack(b []byte, max int) error {
 // ErrMalformed.
 func decodeStruct(b []byte, what string, keys []string, zero func(), field func(p *mpack.Reader, f int) error) error {
 	p := mpack.NewReader(b)
-	if err := p.Struct(keys, zero, func(f int) error { return field(p, f) }); err != nil {
+	if err := p.Struct(mpack.FieldFuncs{ZeroFunc: zero, FieldFunc: field}, keys); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
 	}
 	return nil

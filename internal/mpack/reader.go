@@ -4,14 +4,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Reader decodes msgpack values from a byte slice the way
 // github.com/vmihailenco/msgpack/v5 (v5.4.1) decodes them into Go values
 // with its default options: each method mirrors the Decoder method of the
 // same purpose (what codes it accepts, nil as the zero value, bin for
-// strings and str for bytes). The hand-written envelope codecs of package
-// wire use it, so that the slim agent links no reflection codec.
+// strings and str for bytes). Package model's report, sample, check and ack
+// decoders and package wire's envelope codecs use it, so that the slim
+// agent links no reflection codec and the master decodes reports without
+// reflection.
 //
 // It does not check declared lengths against the input beyond what it
 // reads: callers run wire.Scan first, as before msgpack's decoder.
@@ -37,7 +40,9 @@ var errArrayStruct = errors.New("msgpack: number of fields in array-encoded stru
 // hostile input cannot recurse without bound.
 const MaxSkipDepth = 10000
 
-var errSkipTooDeep = fmt.Errorf("msgpack value nested deeper than %d levels", MaxSkipDepth)
+// ErrSkipTooDeep is returned by Skip for a value nested deeper than
+// MaxSkipDepth.
+var ErrSkipTooDeep = fmt.Errorf("msgpack value nested deeper than %d levels", MaxSkipDepth)
 
 // Codes not named in mpack.go.
 const (
@@ -51,6 +56,20 @@ const (
 	codeFixExt1  = 0xd4
 	codeFixExt16 = 0xd8
 )
+
+// Remaining is the number of bytes not read yet.
+func (p *Reader) Remaining() int { return len(p.b) - p.i }
+
+// Peek returns the next code without reading it.
+func (p *Reader) Peek() (byte, error) {
+	if p.i >= len(p.b) {
+		return 0, ErrTruncated
+	}
+	return p.b[p.i], nil
+}
+
+// Code reads the next code.
+func (p *Reader) Code() (byte, error) { return p.code() }
 
 func (p *Reader) code() (byte, error) {
 	if p.i >= len(p.b) {
@@ -106,10 +125,50 @@ func (p *Reader) containerLen(c, fix, c16, c32 byte, what string) (int, error) {
 	return 0, fmt.Errorf("msgpack: unexpected code=%x decoding %s length", c, what)
 }
 
+// MapLen is Decoder.mapLen: the length of the map whose code c was just
+// read (its length bytes follow), -1 for nil.
+func (p *Reader) MapLen(c byte) (int, error) { return p.mapLen(c) }
+
+// ArrayLen is Decoder.arrayLen: the length of the array whose code c was
+// just read, -1 for nil.
+func (p *Reader) ArrayLen(c byte) (int, error) { return p.arrayLen(c) }
+
 func (p *Reader) mapLen(c byte) (int, error) { return p.containerLen(c, 0x80, Map16, Map32, "map") }
 
 func (p *Reader) arrayLen(c byte) (int, error) {
 	return p.containerLen(c, 0x90, Array16, Array32, "array")
+}
+
+// DecodeArrayLen is Decoder.DecodeArrayLen: -1 for nil.
+func (p *Reader) DecodeArrayLen() (int, error) {
+	c, err := p.code()
+	if err != nil {
+		return 0, err
+	}
+	return p.arrayLen(c)
+}
+
+// DecodeMapLen is Decoder.DecodeMapLen: -1 for nil; an ext header before
+// the map is skipped (its type byte and, for ext 8/16/32, its length), as
+// msgpack does.
+func (p *Reader) DecodeMapLen() (int, error) {
+	c, err := p.code()
+	if err != nil {
+		return 0, err
+	}
+	if c >= codeFixExt1 && c <= codeFixExt16 || c >= codeExt8 && c <= codeExt32 {
+		skip := 1 // the type byte
+		if c >= codeExt8 && c <= codeExt32 {
+			skip += 1 << (c - codeExt8)
+		}
+		if _, err := p.next(skip); err != nil {
+			return 0, err
+		}
+		if c, err = p.code(); err != nil {
+			return 0, err
+		}
+	}
+	return p.mapLen(c)
 }
 
 // bytesLen is Decoder.bytesLen: str or bin, -1 for nil.
@@ -133,8 +192,10 @@ func (p *Reader) bytesLen(c byte) (int, error) {
 	return int(n), err
 }
 
-// key reads a string without copying it (Decoder.decodeStringTemp): nil
-// and empty give an empty result.
+// Key reads a string without copying it (Decoder.decodeStringTemp): nil
+// and empty give an empty result. The result aliases the input.
+func (p *Reader) Key() ([]byte, error) { return p.key() }
+
 func (p *Reader) key() ([]byte, error) {
 	c, err := p.code()
 	if err != nil {
@@ -214,13 +275,51 @@ func (p *Reader) integer(what string) (uint64, error) {
 	return 0, fmt.Errorf("msgpack: invalid code=%x decoding %s", c, what)
 }
 
+// Float64 is Decoder.DecodeFloat64: float32, float64 and every integer
+// code (and nil, as 0).
+func (p *Reader) Float64() (float64, error) {
+	c, err := p.code()
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case codeDouble:
+		n, err := p.be(8)
+		return math.Float64frombits(n), err
+	case codeFloat:
+		n, err := p.be(4)
+		return float64(math.Float32frombits(uint32(n))), err
+	}
+	p.i--
+	n, err := p.integer("float64")
+	if err != nil && !errors.Is(err, ErrTruncated) {
+		return 0, fmt.Errorf("msgpack: invalid code=%x decoding float64", c)
+	}
+	return float64(int64(n)), err
+}
+
+// Bool is Decoder.DecodeBool (nil is false).
+func (p *Reader) Bool() (bool, error) {
+	c, err := p.code()
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case Nil, codeFalse:
+		return false, nil
+	case codeTrue:
+		return true, nil
+	}
+	return false, fmt.Errorf("msgpack: invalid code=%x decoding bool", c)
+}
+
 // Skip is Decoder.Skip: it steps over one value of any type, with nesting
 // capped at MaxSkipDepth.
 func (p *Reader) Skip() error { return p.skip(0) }
 
 func (p *Reader) skip(depth int) error {
 	if depth > MaxSkipDepth {
-		return errSkipTooDeep
+		return ErrSkipTooDeep
 	}
 	c, err := p.code()
 	if err != nil {
@@ -276,12 +375,21 @@ func (p *Reader) skip(depth int) error {
 	return nil
 }
 
+// Fields is a struct Struct decodes: Zero resets it (msgpack nil, or an
+// empty array), Field decodes its field f (the index in the key list, in
+// declaration order) from p.
+type Fields interface {
+	Zero()
+	Field(p *Reader, f int) error
+}
+
 // Struct decodes a struct whose msgpack field names are keys, in
-// declaration order, like msgpack's decodeStructValue: nil calls zero; a
-// map calls field with the index of every key it names (unknown keys are
+// declaration order, like msgpack's decodeStructValue: nil calls v.Zero; a
+// map calls v.Field with the index of every key it names (unknown keys are
 // skipped; a repeated key is decoded again); an array must hold every
-// field in order (an empty one calls zero).
-func (p *Reader) Struct(keys []string, zero func(), field func(f int) error) error {
+// field in order (an empty one calls v.Zero). A Fields that is a pointer or
+// a struct of one pointer costs no allocation.
+func (p *Reader) Struct(v Fields, keys []string) error {
 	c, err := p.code()
 	if err != nil {
 		return err
@@ -293,21 +401,21 @@ func (p *Reader) Struct(keys []string, zero func(), field func(f int) error) err
 			return err
 		}
 		if n <= 0 {
-			zero()
+			v.Zero()
 			return nil
 		}
 		if n != len(keys) {
 			return errArrayStruct
 		}
 		for f := range keys {
-			if err := field(f); err != nil {
+			if err := v.Field(p, f); err != nil {
 				return fmt.Errorf("field %q: %w", keys[f], err)
 			}
 		}
 		return nil
 	}
 	if n == -1 {
-		zero()
+		v.Zero()
 		return nil
 	}
 	for k := 0; k < n; k++ {
@@ -328,9 +436,21 @@ func (p *Reader) Struct(keys []string, zero func(), field func(f int) error) err
 			}
 			continue
 		}
-		if err := field(f); err != nil {
+		if err := v.Field(p, f); err != nil {
 			return fmt.Errorf("field %q: %w", keys[f], err)
 		}
 	}
 	return nil
 }
+
+// FieldFuncs is a Fields made of two functions.
+type FieldFuncs struct {
+	ZeroFunc  func()
+	FieldFunc func(p *Reader, f int) error
+}
+
+// Zero calls ZeroFunc.
+func (ff FieldFuncs) Zero() { ff.ZeroFunc() }
+
+// Field calls FieldFunc.
+func (ff FieldFuncs) Field(p *Reader, f int) error { return ff.FieldFunc(p, f) }
