@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,113 @@ func FuzzDecodePoint(f *testing.F) {
 			}
 		} else if math.Float64bits(p.Avg) != math.Float64bits(p.Min) {
 			t.Fatalf("raw point with Avg != Min: %+v", p)
+		}
+	})
+}
+
+// FuzzParseRollupKey: parsing never panics, and whatever parses re-encodes
+// to the same key.
+func FuzzParseRollupKey(f *testing.F) {
+	f.Add(rollupKey(resMinuteSeries, "web1", "machine.disk:/dev/sda1 (/)", 1700000000123456789))
+	f.Add(rollupKey(resHourSeries, "h", "s", -1))
+	f.Add([]byte("\x01HMh\x00s\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte("\x01HMh\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, k []byte) {
+		p, err := parseRollupKey(k)
+		if err != nil {
+			return
+		}
+		if again := rollupKey(p.Res, p.Host, p.Series, p.T); !bytes.Equal(again, k) {
+			t.Fatalf("parse(%q) = %+v re-encodes to %q", k, p, again)
+		}
+	})
+}
+
+// FuzzRollupValue: decoding a per-series rollup value never panics; a value
+// that decodes re-encodes to the same bytes, every attribute is found by
+// rollupAttr, merging nothing into it gives it back and merging its own
+// points into it doubles every count.
+func FuzzRollupValue(f *testing.F) {
+	one := func(mn, avg, mx float64, n int) Point { return Point{Min: mn, Avg: avg, Max: mx, N: n} }
+	v, err := mergeRollup(nil, []string{"free", "used", "used_percentage"}, []Point{one(1, 2, 3, 6), one(4, 4, 4, 1), one(-0.5, 0.25, math.Inf(1), 60)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v, "used")
+	f.Add(v[:len(v)-3], "free")
+	f.Add([]byte{rollupValueVersion}, "a")
+	f.Add([]byte{rollupValueVersion, 1, 'a', 3, 0, 0, 0, 0, 0, 0, 0, 0}, "a")
+	f.Add([]byte{rollupValueVersion, 0x80}, "")
+	f.Add([]byte{}, "x")
+	f.Fuzz(func(t *testing.T, b []byte, probe string) {
+		r, err := newRollupReader(b)
+		if err != nil {
+			return
+		}
+		var names []string
+		var pts []Point
+		for {
+			name, p, ok, err := r.next()
+			if err != nil {
+				if _, err2 := mergeRollup(b, nil, nil); err2 == nil {
+					t.Fatalf("mergeRollup accepted %x, which does not decode: %v", b, err)
+				}
+				return
+			}
+			if !ok {
+				break
+			}
+			if p.N <= 0 {
+				t.Fatalf("decoded %q with N=%d", name, p.N)
+			}
+			names, pts = append(names, string(name)), append(pts, p)
+		}
+		again := []byte{rollupValueVersion}
+		for i, n := range names {
+			again = appendRollupAttr(again, n, pts[i])
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("decode(%x) = %v %+v re-encodes to %x", b, names, pts, again)
+		}
+		for i, n := range names {
+			p, ok, err := rollupAttr(b, n)
+			if !ok || err != nil || math.Float64bits(p.Min) != math.Float64bits(pts[i].Min) || p.N != pts[i].N {
+				t.Fatalf("attribute %q of %x = %+v, %v, %v, want %+v", n, b, p, ok, err, pts[i])
+			}
+		}
+		if _, ok, err := rollupAttr(b, probe); err != nil || ok != slices.Contains(names, probe) {
+			t.Fatalf("rollupAttr(%x, %q) = %v, %v", b, probe, ok, err)
+		}
+		same, err := mergeRollup(b, nil, nil)
+		if err != nil || !bytes.Equal(same, b) {
+			t.Fatalf("merging nothing into %x gives %x, %v", b, same, err)
+		}
+		if slices.ContainsFunc(pts, func(p Point) bool { return p.N > math.MaxInt32/2 }) {
+			return
+		}
+		doubled, err := mergeRollup(b, names, pts)
+		if err != nil {
+			t.Fatalf("merging %x into itself: %v", b, err)
+		}
+		r, err = newRollupReader(doubled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			name, p, ok, err := r.next()
+			if err != nil {
+				t.Fatalf("merged value %x does not decode: %v", doubled, err)
+			}
+			if !ok {
+				if i != len(names) {
+					t.Fatalf("merged value has %d attributes, want %d", i, len(names))
+				}
+				break
+			}
+			if string(name) != names[i] || p.N != 2*pts[i].N {
+				t.Fatalf("merged attribute %d = %q %+v, want %q with N=%d", i, name, p, names[i], 2*pts[i].N)
+			}
 		}
 	})
 }

@@ -18,16 +18,27 @@ import (
 	"github.com/lookout-mon/lookout/model"
 )
 
-// History layout. Rollup keys (and legacy raw keys) are
+// History layout. Rollup keys are one per (resolution, host, series,
+// bucket), holding every attribute of the series:
 //
-//	0x01 'H' <res> <host> 0x00 <series> 0x00 <attr> 0x00 <time>
+//	0x01 'H' <res> <host> 0x00 <series> 0x00 <time>
 //
-// with <res> 'm' (1m rollup) or 'h' (1h rollup), <series>
+// with <res> 'M' (1m rollup) or 'H' (1h rollup), <series>
 // "service.resource:unit" and <time> the unix nanoseconds of the bucket
 // start, big-endian with the sign bit flipped so keys sort by time and a
-// range query is one prefix scan. Rollup values are 32 bytes: min, avg, max
-// (float64 bits) and the count (uint64), one key per attribute. How they are
-// written is described at attrAcc.
+// range query is one prefix scan. The value is rollupValueVersion, then per
+// attribute, in ascending name order, its name and its min, avg, max and
+// count (see appendRollupAttr). How rollups are written is described at
+// attrAcc. A report shape of 4 series of 10 values costs 8 rollup keys per
+// host and minute (one 1m key written, one 1h key read-modify-written per
+// series), not 80.
+//
+// Older rollups ('m' and 'h', written before per-series rollups, one key
+// per attribute: <host> 0x00 <series> 0x00 <attr> 0x00 <time>, value 32
+// bytes: min, avg, max as float64 bits and the count as uint64) are still
+// read until they expire (RollupRetention): History merges them with the
+// per-series point of the same bucket, each counted once. Nothing writes
+// them any more.
 //
 // Raw history is stored per report: one entry per (host, report time)
 // holding every value of the report,
@@ -57,8 +68,11 @@ const (
 	resRaw    byte = 'r' // legacy raw values (one key per value), no longer written or read
 	resSample byte = 'R' // legacy raw samples: one key per sample holding every attribute, read, no longer written
 	resReport byte = 'P' // raw reports: one key per report holding every sample
-	resMinute byte = 'm'
-	resHour   byte = 'h'
+	resMinute byte = 'm' // legacy 1m rollups: one key per attribute, read, no longer written
+	resHour   byte = 'h' // legacy 1h rollups: one key per attribute, read, no longer written
+
+	resMinuteSeries byte = 'M' // 1m rollups: one key per series holding every attribute
+	resHourSeries   byte = 'H' // 1h rollups: one key per series holding every attribute
 )
 
 // MaxName caps the length of a host, series or attribute name in history.
@@ -110,10 +124,6 @@ func seriesPrefix(res byte, host, series, attr string) []byte {
 	k = append(k, attr...)
 	k = append(k, 0)
 	return k
-}
-
-func histKey(res byte, host, series, attr string, ns int64) []byte {
-	return encodeTime(seriesPrefix(res, host, series, attr), ns)
 }
 
 // reportPrefix returns the key prefix of host's raw reports.
@@ -174,15 +184,8 @@ func parseHistKey(k []byte) (histKeyParts, error) {
 	return p, nil
 }
 
-func encodePoint(p Point) []byte {
-	b := make([]byte, 0, pointSize)
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Min))
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Avg))
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Max))
-	return binary.BigEndian.AppendUint64(b, uint64(p.N))
-}
-
-// decodePoint decodes a stored value of resolution res (T is left zero).
+// decodePoint decodes a legacy stored value of resolution res (T is left
+// zero): a per-attribute rollup ('m', 'h') or a raw value ('r').
 func decodePoint(res byte, b []byte) (Point, error) {
 	if res == resRaw {
 		if len(b) != 8 {
@@ -204,6 +207,277 @@ func decodePoint(res byte, b []byte) (Point, error) {
 		Max: math.Float64frombits(binary.BigEndian.Uint64(b[16:])),
 		N:   int(n),
 	}, nil
+}
+
+// rollupPrefix returns the key prefix of one series' rollups at resolution
+// res (resMinuteSeries or resHourSeries).
+func rollupPrefix(res byte, host, series string) []byte {
+	k := make([]byte, 0, 3+len(host)+1+len(series)+1+8)
+	k = append(k, 0x01, 'H', res)
+	k = append(k, host...)
+	k = append(k, 0)
+	k = append(k, series...)
+	return append(k, 0)
+}
+
+// rollupKey returns the key of one series' rollup of the bucket starting
+// at ns.
+func rollupKey(res byte, host, series string, ns int64) []byte {
+	return encodeTime(rollupPrefix(res, host, series), ns)
+}
+
+// rollupKeyParts is a decoded rollup key.
+type rollupKeyParts struct {
+	Res          byte
+	Host, Series string
+	T            int64
+}
+
+// parseRollupKey decodes a key built by rollupKey.
+func parseRollupKey(k []byte) (rollupKeyParts, error) {
+	var p rollupKeyParts
+	if len(k) < 3+4+8 || k[0] != 0x01 || k[1] != 'H' {
+		return p, fmt.Errorf("store: not a rollup key: %q", k)
+	}
+	p.Res = k[2]
+	if p.Res != resMinuteSeries && p.Res != resHourSeries {
+		return p, fmt.Errorf("store: rollup key with unknown resolution %q", p.Res)
+	}
+	body := k[3 : len(k)-8]
+	host, series, ok := bytes.Cut(body, []byte{0})
+	if !ok || len(host) == 0 || len(series) < 2 || series[len(series)-1] != 0 || bytes.IndexByte(series[:len(series)-1], 0) >= 0 {
+		return p, fmt.Errorf("store: rollup key without host or series: %q", k)
+	}
+	p.Host, p.Series = string(host), string(series[:len(series)-1])
+	p.T = decodeTime(k[len(k)-8:])
+	return p, nil
+}
+
+// seriesRes returns the per-series resolution of a legacy one (resMinute,
+// resHour).
+func seriesRes(res byte) byte {
+	if res == resHour {
+		return resHourSeries
+	}
+	return resMinuteSeries
+}
+
+// rollupValueVersion is the first byte of a per-series rollup value.
+const rollupValueVersion = 1
+
+// appendRollupAttr appends one attribute to a per-series rollup value: the
+// name's length (uvarint), the name, N<<1|flat (uvarint) and, if flat (Min
+// and Max have the same bits, so Avg is that value too), the value
+// (float64 bits, big-endian), else Min, Avg and Max. Attributes are
+// appended in ascending name order, each once; p.N is 1..MaxInt32.
+func appendRollupAttr[S string | []byte](b []byte, name S, p Point) []byte {
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	flat := math.Float64bits(p.Min) == math.Float64bits(p.Max)
+	c := uint64(p.N) << 1
+	if flat {
+		c |= 1
+	}
+	b = binary.AppendUvarint(b, c)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Min))
+	if flat {
+		return b
+	}
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Avg))
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(p.Max))
+}
+
+// rollupReader walks the attributes of a per-series rollup value, checking
+// its format: names valid and strictly ascending, counts 1..MaxInt32,
+// canonical uvarints and flat encoding, no trailing bytes.
+type rollupReader struct {
+	b    []byte
+	prev []byte
+}
+
+// newRollupReader starts reading the rollup value v.
+func newRollupReader(v []byte) (rollupReader, error) {
+	if len(v) < 2 || v[0] != rollupValueVersion {
+		return rollupReader{}, fmt.Errorf("store: rollup value without version byte %d or attributes", rollupValueVersion)
+	}
+	return rollupReader{b: v[1:]}, nil
+}
+
+// next returns the next attribute (ok false after the last one); name
+// aliases the value.
+func (r *rollupReader) next() (name []byte, p Point, ok bool, err error) {
+	if len(r.b) == 0 {
+		return nil, Point{}, false, nil
+	}
+	n, w := binary.Uvarint(r.b)
+	if w <= 0 || n == 0 || n > MaxName || w != uvarintLen(n) || uint64(len(r.b)-w) < n {
+		return nil, Point{}, false, fmt.Errorf("store: rollup value with a bad attribute name length")
+	}
+	name = r.b[w : w+int(n)]
+	if bytes.IndexByte(name, 0) >= 0 {
+		return nil, Point{}, false, fmt.Errorf("store: rollup value with attribute name %q containing NUL", name)
+	}
+	if r.prev != nil && bytes.Compare(r.prev, name) >= 0 {
+		return nil, Point{}, false, fmt.Errorf("store: rollup value with attribute %q after %q (not ascending)", name, r.prev)
+	}
+	p, size, err := rollupPoint(r.b[w+int(n):], name)
+	if err != nil {
+		return nil, Point{}, false, err
+	}
+	r.b, r.prev = r.b[w+int(n)+size:], name
+	return name, p, true, nil
+}
+
+// rollupPoint decodes the count and values of attribute name at the start
+// of b, returning the point and the bytes it took.
+func rollupPoint(b, name []byte) (p Point, size int, err error) {
+	c, w := binary.Uvarint(b)
+	if w <= 0 || w != uvarintLen(c) {
+		return Point{}, 0, fmt.Errorf("store: rollup value with a bad count for %q", name)
+	}
+	cnt, flat := c>>1, c&1 == 1
+	if cnt == 0 || cnt > math.MaxInt32 {
+		return Point{}, 0, fmt.Errorf("store: rollup value with count %d for %q", cnt, name)
+	}
+	b = b[w:]
+	need := 24
+	if flat {
+		need = 8
+	}
+	if len(b) < need {
+		return Point{}, 0, fmt.Errorf("store: rollup value truncated in %q (%d bytes left, want %d)", name, len(b), need)
+	}
+	mn := binary.BigEndian.Uint64(b)
+	p = Point{Min: math.Float64frombits(mn), N: int(cnt)}
+	if flat {
+		p.Avg, p.Max = p.Min, p.Min
+	} else {
+		mx := binary.BigEndian.Uint64(b[16:])
+		if mx == mn {
+			return Point{}, 0, fmt.Errorf("store: rollup value with min = max not flat for %q", name)
+		}
+		p.Avg, p.Max = math.Float64frombits(binary.BigEndian.Uint64(b[8:])), math.Float64frombits(mx)
+	}
+	return p, w + need, nil
+}
+
+// rollupAttr extracts one attribute from a per-series rollup value; ok is
+// false if the value has no such attribute. It is the read path of every
+// rollup point, so it only checks the framing of the attributes it skips
+// (rollupReader checks everything) and stops at the first name whose first
+// byte sorts after attr's.
+func rollupAttr(v []byte, attr string) (p Point, ok bool, err error) {
+	if len(v) < 2 || v[0] != rollupValueVersion {
+		return Point{}, false, fmt.Errorf("store: rollup value without version byte %d or attributes", rollupValueVersion)
+	}
+	if attr == "" {
+		return Point{}, false, nil
+	}
+	b := v[1:]
+	for len(b) > 0 {
+		n, w := uint64(b[0]), 1
+		if n >= 0x80 {
+			n, w = binary.Uvarint(b)
+		}
+		if w <= 0 || n == 0 || uint64(len(b)-w) <= n {
+			return Point{}, false, fmt.Errorf("store: rollup value with a bad attribute name length")
+		}
+		name := b[w : w+int(n)]
+		b = b[w+int(n):]
+		if int(n) == len(attr) && string(name) == attr {
+			p, _, err := rollupPoint(b, name)
+			return p, err == nil, err
+		}
+		if name[0] > attr[0] {
+			return Point{}, false, nil // ascending: not there
+		}
+		// Skip the count (the flat bit is in its first byte) and values.
+		size := 24
+		if b[0]&1 == 1 {
+			size = 8
+		}
+		c, w := binary.Uvarint(b)
+		if w <= 0 || c>>1 == 0 || len(b)-w < size {
+			return Point{}, false, fmt.Errorf("store: rollup value with a bad count or truncated after %q", name)
+		}
+		b = b[w+size:]
+	}
+	return Point{}, false, nil
+}
+
+// mergeRollup returns the per-series rollup value old (nil: none) with
+// pts merged in: pts[j] (N = 0: nothing) belongs to names[j], which are
+// ascending and distinct. The result is nil if it holds no attribute.
+func mergeRollup(old []byte, names []string, pts []Point) ([]byte, error) {
+	out := make([]byte, 1, len(old)+len(names)*(8+1+24)+16)
+	out[0] = rollupValueVersion
+	var r rollupReader
+	var name []byte
+	var p Point
+	more := false
+	if old != nil {
+		var err error
+		if r, err = newRollupReader(old); err != nil {
+			return nil, err
+		}
+		if name, p, more, err = r.next(); err != nil {
+			return nil, err
+		}
+	}
+	j := 0
+	for {
+		for j < len(names) && pts[j].N <= 0 {
+			j++
+		}
+		if !more && j >= len(names) {
+			break
+		}
+		switch {
+		case !more || (j < len(names) && string(name) > names[j]):
+			out = appendRollupAttr(out, names[j], pts[j])
+			j++
+			continue
+		case j >= len(names) || string(name) < names[j]:
+			out = appendRollupAttr(out, name, p)
+		default:
+			p.merge(pts[j])
+			out = appendRollupAttr(out, name, p)
+			j++
+		}
+		var err error
+		if name, p, more, err = r.next(); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 1 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// mergeByTime merges two time-ordered point lists; points of the same
+// bucket are merged into one.
+func mergeByTime(a, b []Point) []Point {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]Point, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0].T.Before(b[0].T):
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0].T.Before(a[0].T):
+			out, b = append(out, b[0]), b[1:]
+		default:
+			p := a[0]
+			p.merge(b[0])
+			out, a, b = append(out, p), a[1:], b[1:]
+		}
+	}
+	return out
 }
 
 // sampleValueVersion is the first byte of a raw sample value.
@@ -358,8 +632,8 @@ func checkName(what, s string) error {
 	return nil
 }
 
-// Rollups. Each attribute of a series has a 1m and a 1h rollup in badger.
-// In memory a host keeps, per series, only the open minute: its start
+// Rollups. Each series has a 1m and a 1h rollup in badger, one key each
+// holding every attribute of the series (see appendRollupAttr). In memory a host keeps, per series, only the open minute: its start
 // (shared by every attribute of the series, as all attributes of a sample
 // have the same time) and, per attribute, the aggregate of the points added
 // since that minute was last written (seriesAcc: 24 bytes per series and
@@ -375,9 +649,10 @@ func checkName(what, s string) error {
 //
 // A point moves from (a) to (b) when the minute closes (a point of a later
 // minute arrives, FlushHistory finds it idle, or Close): in one badger
-// transaction the accumulator is added to the stored 1m value and to the
-// stored 1h value (read-modify-write; an absent key counts as empty), and
-// the accumulator is emptied. A late point (older than the open minute) goes
+// transaction the series' accumulators (every attribute) are added to the
+// stored 1m value and to the stored 1h value of the series (one
+// read-modify-write each; an absent key counts as empty), and the
+// accumulators are emptied. A late point (older than the open minute) goes
 // straight to (b) the same way. So the stored hour is always the merge of
 // the stored minutes of that hour, whatever the restarts: after Close the
 // open minute is stored (partial) and a later point of the same minute,
@@ -387,7 +662,10 @@ func checkName(what, s string) error {
 // nothing else. (Only if a transaction grows past badger's size limit is it
 // split in several commits; a kill -9 between two of them can lose a closed
 // minute from its hour as well, never count it twice.) History adds the
-// open accumulator to the stored minute or hour it belongs to.
+// open accumulator to the stored minute or hour it belongs to. A bucket
+// that also has a legacy per-attribute key (the store was upgraded in
+// that minute or hour) counts both: the legacy key holds what was stored
+// before the upgrade, the per-series key what was stored after it.
 
 // noMinute marks a series without an open minute.
 const noMinute = math.MinInt64
@@ -754,6 +1032,35 @@ func (hh *hostHist) attrCount() int {
 type history struct {
 	mu    sync.Mutex
 	hosts map[string]*hostHist
+
+	// legacyOnce finds out, at the first rollup read, whether any legacy
+	// per-attribute rollup is stored (legacy); nothing writes them any
+	// more, so without any the reads skip their scan.
+	legacyOnce sync.Once
+	legacy     bool
+}
+
+// hasLegacy reports whether db held legacy per-attribute rollups ('m' or
+// 'h' keys) when first asked. If the check fails it reports true (reads
+// then scan them).
+func (h *history) hasLegacy(db *badger.DB) bool {
+	h.legacyOnce.Do(func() {
+		found := false
+		err := db.View(func(txn *badger.Txn) error {
+			for _, res := range [2]byte{resMinute, resHour} {
+				opts := badger.DefaultIteratorOptions
+				opts.Prefix = []byte{0x01, 'H', res}
+				opts.PrefetchValues = false
+				it := txn.NewIterator(opts)
+				it.Rewind()
+				found = found || it.Valid()
+				it.Close()
+			}
+			return nil
+		})
+		h.legacy = found || err != nil
+	})
+	return h.legacy
 }
 
 func (h *history) init() { h.hosts = make(map[string]*hostHist) }
@@ -802,22 +1109,23 @@ func (w *txnWriter) set(e *badger.Entry) error {
 	return err
 }
 
-// get reads a stored rollup point, zero Point if absent.
-func (w *txnWriter) get(res byte, key []byte) (Point, error) {
+// mergeRollup reads the per-series rollup value at key (absent: empty)
+// and returns it with pts merged in (see mergeRollup).
+func (w *txnWriter) mergeRollup(key []byte, names []string, pts []Point) ([]byte, error) {
 	it, err := w.txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return Point{}, nil
+		return mergeRollup(nil, names, pts)
 	}
 	if err != nil {
-		return Point{}, err
+		return nil, err
 	}
-	var p Point
+	var out []byte
 	err = it.Value(func(v []byte) error {
 		var err error
-		p, err = decodePoint(res, v)
+		out, err = mergeRollup(v, names, pts)
 		return err
 	})
-	return p, err
+	return out, err
 }
 
 func (w *txnWriter) commit() error { return w.txn.Commit() }
@@ -826,9 +1134,9 @@ func (w *txnWriter) discard()      { w.txn.Discard() }
 // width and retention of a rollup resolution.
 func (s *Store) resolution(res byte) (width, keep time.Duration) {
 	switch res {
-	case resMinute:
+	case resMinute, resMinuteSeries:
 		return time.Minute, MinuteRollupRetention
-	case resHour:
+	case resHour, resHourSeries:
 		return time.Hour, s.opt.RollupRetention
 	}
 	return 0, s.opt.RawRetention
@@ -858,7 +1166,7 @@ func floorNS(t int64, width time.Duration) int64 {
 // AddSamples records every value of every sample at t for host: one raw
 // entry holding all of them (kept RawRetention), and each
 // value folded into its series' open minute in memory, which is added to
-// the stored 1m and 1h rollups of its attribute when a point of a later
+// the stored 1m and 1h rollups of its series when a point of a later
 // minute arrives, by FlushHistory once idle, and on Close (see the rollup
 // scheme at attrAcc). After a kill -9 the 1m and 1h rollups lose at most the
 // minute that was open, and count nothing twice. NaN and infinite values
@@ -881,6 +1189,12 @@ type HostSamples struct {
 // costs one commit instead of one per report. An invalid host name fails the
 // whole batch before anything is written.
 func (s *Store) AddSamplesBatch(items []HostSamples) error {
+	return s.addSamplesBatch(items, true)
+}
+
+// addSamplesBatch is AddSamplesBatch, with the raw entries only if raw is
+// set (AddRollupsBatch: they were committed with the reports).
+func (s *Store) addSamplesBatch(items []HostSamples, raw bool) error {
 	for _, it := range items {
 		if err := checkName("host", it.Host); err != nil {
 			return err
@@ -915,7 +1229,7 @@ func (s *Store) AddSamplesBatch(items []HostSamples) error {
 	w := newTxnWriter(s.db)
 	defer w.discard()
 	for _, it := range items {
-		if err := s.addSamples(w, hosts[it.Host], it.Host, it.Time, it.Samples, now); err != nil {
+		if err := s.addSamples(w, hosts[it.Host], it.Host, it.Time, it.Samples, now, raw); err != nil {
 			return err
 		}
 	}
@@ -926,9 +1240,10 @@ func (s *Store) AddSamplesBatch(items []HostSamples) error {
 }
 
 // addSamples adds one report's values to w: one raw entry for the report
-// and every value into its series' open minute (see the rollup scheme above).
-// Caller holds hh.mu.
-func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time) error {
+// (if raw is set; EncodeReport encodes the same value) and every value
+// into its series' open minute (see the rollup scheme above). Caller holds
+// hh.mu.
+func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time, samples []model.Sample, now time.Time, raw bool) error {
 	defer hh.trim()
 	ts := t.UnixNano()
 	minute := floorNS(ts, time.Minute)
@@ -968,7 +1283,9 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 				skipped++
 				continue
 			}
-			attrs = appendSampleValue(attrs, attr, v)
+			if raw {
+				attrs = appendSampleValue(attrs, attr, v)
+			}
 			if !late {
 				vs = append(vs, attrValue{name: attr, i: i, v: v})
 				continue
@@ -1003,29 +1320,28 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 	return nil
 }
 
-// closeMinute adds every accumulator of the open minute of series i to
-// the stored 1m and 1h rollups in w and empties them; the series then has
-// no open minute. Caller holds the host's lock.
+// closeMinute adds the accumulators of the open minute of series i (every
+// attribute) to the series' stored 1m and 1h rollups in w and empties
+// them; the series then has no open minute. On an error the accumulators
+// are kept and w holds nothing of them unless it committed part of its
+// entries on the way (see txnWriter). Caller holds the host's lock.
 func (s *Store) closeMinute(w *txnWriter, host string, hh *hostHist, i int, now time.Time) error {
 	sa := &hh.series[i]
 	if sa.minute == noMinute {
 		return nil
 	}
-	series := sa.shape.Key
-	for j, attr := range sa.shape.Names {
+	names := sa.shape.Names
+	var buf [16]Point
+	pts := buf[:0]
+	points := false
+	for j := range names {
 		a := hh.acc(i, j)
-		if a.n <= 0 {
-			continue
-		}
-		if err := s.addStored(w, host, series, attr, sa.minute, a.point(), now); err != nil {
-			// The attributes before this one are in w (which may have
-			// committed part of them): empty them, as they were written.
-			hh.makeCounted(i)
-			counts := hh.counts[sa.shape]
-			for p := range j {
-				counts[p] = 0
-			}
-			return fmt.Errorf("store: history rollup of %s %s.%s: %w", host, series, attr, err)
+		pts = append(pts, a.point())
+		points = points || a.n > 0
+	}
+	if points {
+		if err := s.addStoredSeries(w, host, sa.shape.Key, sa.minute, names, pts, now); err != nil {
+			return fmt.Errorf("store: history rollup of %s %s: %w", host, sa.shape.Key, err)
 		}
 	}
 	hh.reset(i)
@@ -1033,22 +1349,38 @@ func (s *Store) closeMinute(w *txnWriter, host string, hh *hostHist, i int, now 
 	return nil
 }
 
-// addStored merges p, points of the minute starting at minute, into the
-// stored 1m rollup of that minute and the stored 1h rollup of its hour.
+// addStored merges p, points of attribute attr of the minute starting at
+// minute, into the series' stored 1m rollup of that minute and stored 1h
+// rollup of its hour.
 func (s *Store) addStored(w *txnWriter, host, series, attr string, minute int64, p Point, now time.Time) error {
-	for _, res := range [2]byte{resMinute, resHour} {
+	names, pts := [1]string{attr}, [1]Point{p}
+	return s.addStoredSeries(w, host, series, minute, names[:], pts[:], now)
+}
+
+// addStoredSeries merges pts (pts[j] the points of attribute names[j],
+// ascending; N = 0: none) of the minute starting at minute into the
+// series' stored 1m rollup of that minute and stored 1h rollup of its hour:
+// one read-modify-write of one key each.
+func (s *Store) addStoredSeries(w *txnWriter, host, series string, minute int64, names []string, pts []Point, now time.Time) error {
+	var ents [2]*badger.Entry
+	for k, res := range [2]byte{resMinuteSeries, resHourSeries} {
 		width, _ := s.resolution(res)
 		start := floorNS(minute, width)
-		key := histKey(res, host, series, attr, start)
-		q, err := w.get(res, key)
+		key := rollupKey(res, host, series, start)
+		val, err := w.mergeRollup(key, names, pts)
 		if err != nil {
-			return err
+			return fmt.Errorf("%v rollup at %v: %w", width, time.Unix(0, start).UTC(), err)
 		}
-		q.merge(p)
-		if e := s.entry(key, encodePoint(q), res, start, now); e != nil {
-			if err := w.set(e); err != nil {
-				return err
-			}
+		if val != nil {
+			ents[k] = s.entry(key, val, res, start, now)
+		}
+	}
+	for _, e := range ents {
+		if e == nil {
+			continue
+		}
+		if err := w.set(e); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -1169,13 +1501,11 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 			defer hh.mu.Unlock()
 		}
 	}
+	legacy := res != resSample && s.hist.hasLegacy(s.db)
 	var pts []Point
 	err := s.db.View(func(txn *badger.Txn) error {
 		if res != resSample {
-			return scanPoints(txn, &pts, seriesPrefix(res, host, series, attr), false, fromNS, toNS, func(v []byte) (Point, bool, error) {
-				p, err := decodePoint(res, v)
-				return p, true, err
-			})
+			return scanRollups(txn, &pts, res, host, series, attr, fromNS, toNS, legacy)
 		}
 		// Raw: the host's reports, then legacy per-sample entries (only
 		// for RawRetention after the upgrade), merged in time order.
@@ -1207,6 +1537,30 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 		pts = downsample(pts, step)
 	}
 	return pts, nil
+}
+
+// scanRollups appends to pts the rollup points of series.attr of host at
+// res (resMinute or resHour) with fromNS <= T <= toNS, in time order: the
+// per-series keys, merged, if legacy is set, with the legacy per-attribute
+// keys (a bucket with both counts both).
+func scanRollups(txn *badger.Txn, pts *[]Point, res byte, host, series, attr string, fromNS, toNS int64, legacy bool) error {
+	if err := scanPoints(txn, pts, rollupPrefix(seriesRes(res), host, series), false, fromNS, toNS, func(v []byte) (Point, bool, error) {
+		return rollupAttr(v, attr)
+	}); err != nil {
+		return err
+	}
+	if !legacy {
+		return nil
+	}
+	var old []Point
+	if err := scanPoints(txn, &old, seriesPrefix(res, host, series, attr), false, fromNS, toNS, func(v []byte) (Point, bool, error) {
+		p, err := decodePoint(res, v)
+		return p, true, err
+	}); err != nil {
+		return fmt.Errorf("legacy rollups: %w", err)
+	}
+	*pts = mergeByTime(*pts, old)
+	return nil
 }
 
 // scanPoints appends to pts the points of the keys prefix+<time>[+suffix]

@@ -99,7 +99,7 @@ func TestRollupChangingAttributes(t *testing.T) {
 			}
 			s = openTest(t, dir, Options{Now: clk.now})
 			check("stored")
-			if n := rawKeys(t, s, "h"); n[resMinute] == 0 && len(want) > 0 {
+			if n := rawKeys(t, s, "h"); n[resMinuteSeries] == 0 && len(want) > 0 {
 				t.Fatalf("nothing stored: %v", n)
 			}
 		})

@@ -145,3 +145,54 @@ func BenchmarkHistoryRaw1hFamilies(b *testing.B) {
 	}
 	reportCPU(b, cpu0)
 }
+
+// BenchmarkHistoryRollup reads one attribute's 1m rollups over 6 h (360
+// points) and its 1h rollups over 24 h, of a host that reported 4 samples
+// of 10 values every 30 s for 24 h, as the dashboard's longer graphs do.
+func BenchmarkHistoryRollup(b *testing.B) {
+	now := time.Now().Truncate(time.Minute)
+	from := now.Add(-24 * time.Hour)
+	clk := &clock{t: from}
+	s := openTest(b, b.TempDir(), Options{Now: clk.now})
+	var variants [7][]model.Sample
+	for k := range variants {
+		variants[k] = benchSamples(4, 10)
+		for _, smp := range variants[k] {
+			for a := range smp.Values {
+				smp.Values[a] += float64(k) / 4
+			}
+		}
+	}
+	i := 0
+	for t := from; !t.After(now); t = t.Add(30 * time.Second) {
+		clk.t = t
+		if err := s.AddSamples("bench", t, variants[i%len(variants)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	for _, tc := range []struct {
+		name      string
+		from      time.Time
+		step      time.Duration
+		minPoints int
+	}{
+		{"1m-6h", now.Add(-6 * time.Hour), time.Minute, 350},
+		{"1h-24h", from, time.Hour, 24},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuNow(b)
+			for b.Loop() {
+				pts, err := s.History("bench", "machine.disk:/dev/sdc", "attr7", tc.from, now, tc.step)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(pts) < tc.minPoints {
+					b.Fatalf("%d points", len(pts))
+				}
+			}
+			reportCPU(b, cpu0)
+		})
+	}
+}

@@ -127,12 +127,18 @@ func TestRollupLatePoints(t *testing.T) {
 	add(61*time.Minute+30*time.Second, 6) // the open minute again
 	add(60*time.Minute+59*time.Second, 7) // late, the minute before the open one
 	add(58*time.Minute+500*time.Millisecond, 8)
-	for _, w := range []time.Duration{time.Minute, time.Hour} {
-		got, err := s.History("h", rollupSeries, "used", base, base.Add(2*time.Hour-time.Nanosecond), w)
-		if err != nil {
-			t.Fatal(err)
+	idle := map[time.Time]float64{}
+	for ts, v := range vals {
+		idle[ts] = 100 - v
+	}
+	for a, vals := range map[string]map[time.Time]float64{"used": vals, "idle": idle} {
+		for _, w := range []time.Duration{time.Minute, time.Hour} {
+			got, err := s.History("h", rollupSeries, a, base, base.Add(2*time.Hour-time.Nanosecond), w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPoints(t, fmt.Sprintf("%s %v rollups", a, w), got, expect(vals, w))
 		}
-		checkPoints(t, fmt.Sprintf("%v rollups", w), got, expect(vals, w))
 	}
 	checkHourIsMinutes(t, s, "h", base)
 	checkHourIsMinutes(t, s, "h", base.Add(time.Hour))

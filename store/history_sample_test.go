@@ -33,6 +33,16 @@ func rawKeys(t *testing.T, s *Store, host string) map[byte]int {
 				}
 				continue
 			}
+			if k[2] == resMinuteSeries || k[2] == resHourSeries {
+				p, err := parseRollupKey(k)
+				if err != nil {
+					return err
+				}
+				if p.Host == host {
+					got[p.Res]++
+				}
+				continue
+			}
 			p, err := parseHistKey(k)
 			if err != nil {
 				return err

@@ -280,7 +280,7 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	} else if _, a := hh.find("machine.cpu:all", "used"); a == nil || a.n != 1 {
 		t.Fatalf("open minute of used = %+v", a)
 	}
-	if n := rawKeys(t, s, "h"); n[resMinute] != 0 || n[resHour] != 0 {
+	if n := rawKeys(t, s, "h"); n[resMinuteSeries] != 0 || n[resHourSeries] != 0 {
 		t.Fatalf("open minute written before it closed: %v", n)
 	}
 	clk.t = base.Add(time.Minute + flushGrace)
@@ -290,8 +290,8 @@ func TestFlushHistoryForgetsClosedBuckets(t *testing.T) {
 	if hh := s.hist.host("h", false); hh == nil || hh.attrCount() != 0 || len(hh.series) != 0 {
 		t.Fatalf("closed minute still held in memory: %+v", hh)
 	}
-	if n := rawKeys(t, s, "h"); n[resMinute] != 2 || n[resHour] != 2 {
-		t.Fatalf("closed minute not written to 1m and 1h (2 attributes): %v", n)
+	if n := rawKeys(t, s, "h"); n[resMinuteSeries] != 1 || n[resHourSeries] != 1 || n[resMinute] != 0 || n[resHour] != 0 {
+		t.Fatalf("closed minute not written to one 1m and one 1h key (2 attributes, 1 series): %v", n)
 	}
 	clk.t = base.Add(time.Hour)
 	got, err := s.History("h", "machine.cpu:all", "used", base, base, time.Hour)

@@ -53,6 +53,11 @@ func TestMarshalMatchesReflection(t *testing.T) {
 		{"last values str16 agent", &LastValues{Agent: strings.Repeat("b", 300), Seq: 1}, true},
 		{"last values str32 agent", &LastValues{Agent: strings.Repeat("c", 70000), Seq: 1}, true},
 		{"last values many values", &LastValues{Agent: "h", Seq: 3, Seen: 9, Samples: many(17, 10)}, false},
+		{"last values with T", &LastValues{Agent: "web1", Seq: 42, Seen: 7, Samples: many(3, 1), T: 1_700_000_000_000_000_001}, true},
+		{"last values negative T, nil samples", &LastValues{Agent: "w", Seq: 1, T: -1}, true},
+		{"host seq zero", &HostSeq{}, true},
+		{"host seq", &HostSeq{Agent: "agent-1", Seq: 123456789, Seen: 1_700_000_000_123_456_789}, true},
+		{"host seq max, str16 agent", &HostSeq{Agent: strings.Repeat("d", 300), Seq: math.MaxUint64, Seen: math.MinInt64}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
