@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -58,6 +59,13 @@ type host struct {
 	dirty   bool
 	// loadedAlarms is set once persisted alarm children were respawned.
 	loadedAlarms bool
+	// ckDirty is set when samples changed since the last checkpoint
+	// (nsHostLast); ckAt is when that was written (or the actor started)
+	// and newestT the time of the newest report applied to samples (unix
+	// nanoseconds: cfg.Now and the agent's clock).
+	ckDirty bool
+	ckAt    int64
+	newestT int64
 	// started is when this actor started: the host timeout counts from no
 	// earlier than that, since a master that was down (or restarting) cannot
 	// tell whether the host was silent meanwhile, and the persisted LastSeen
@@ -117,6 +125,14 @@ func (h *host) Receive(c *actor.Context) {
 		h.report(c, m)
 	case tick:
 		h.tick(c)
+		h.maybeCheckpoint()
+	case actor.Stopped:
+		// Graceful shutdown: checkpoint what changed, so the next start
+		// replays nothing. (An incarnation that panicked never gets here:
+		// Recover drops its messages.)
+		if h.ckDirty {
+			h.checkpoint()
+		}
 	case rulesChanged:
 		h.rules = m.Rules
 		h.syncAlarms(c, m.Rules)
@@ -137,20 +153,24 @@ func (h *host) load() {
 		h.st.Agent = h.name // usually the same: keep one string
 	}
 	// The host state is saved on state changes only, but ingest commits the
-	// newest report's seq and arrival with every batch (nsHostLast; the
-	// legacy nsSeq and nsSeen keys of older versions too): after a crash
-	// that is the truth for last_seq and last_seen.
+	// newest report's seq and arrival with every batch (nsHostSeq; the
+	// checkpoint nsHostLast and the legacy nsSeq and nsSeen keys of older
+	// versions hold older or equal ones): after a crash that is the truth
+	// for last_seq and last_seen.
 	var lv store.LastValues
-	if ok, err := h.cfg.Store.Get(nsHostLast, h.name, &lv); err != nil {
+	okLV, err := h.cfg.Store.Get(nsHostLast, h.name, &lv)
+	if err != nil {
 		h.cfg.Log.Warn("host: skipping unreadable last values", "host", h.name, "err", err)
-		lv = store.LastValues{}
+		lv, okLV = store.LastValues{}, false
+	}
+	var hs store.HostSeq
+	if ok, err := h.cfg.Store.Get(nsHostSeq, h.name, &hs); err != nil {
+		h.cfg.Log.Warn("host: skipping an unreadable seq", "host", h.name, "err", err)
 	} else if ok {
-		if h.st.Agent != "" && lv.Agent == h.st.Agent && lv.Seq > h.st.LastSeq {
-			h.st.LastSeq = lv.Seq
-		}
-		if seen := time.Unix(0, lv.Seen); seen.After(h.st.LastSeen) {
-			h.st.LastSeen = seen
-		}
+		h.seenSeq(hs.Agent, hs.Seq, hs.Seen)
+	}
+	if okLV {
+		h.seenSeq(lv.Agent, lv.Seq, lv.Seen)
 	}
 	if h.st.Agent != "" {
 		var seq uint64
@@ -163,6 +183,104 @@ func (h *host) load() {
 		h.st.LastSeen = seen
 	}
 	h.loadLast(lv.Samples)
+	// The checkpoint holds the values up to the report of time T; the raw
+	// reports after T (committed with each report) bring it up to date.
+	// A key of an older version (no T) was a complete snapshot when its
+	// report arrived (Seen): replay from then. No key: replay every raw
+	// report still kept (a host that never reached its first checkpoint).
+	from := lv.T + 1
+	switch {
+	case !okLV:
+		from = 0
+	case lv.T == 0:
+		from = lv.Seen
+	}
+	h.newestT = lv.T
+	h.ckAt = h.now().UnixNano()
+	h.replay(from)
+}
+
+// seenSeq raises the host's last seq (if its agent is agent) and last seen
+// time to those of a stored key.
+func (h *host) seenSeq(agent string, seq uint64, seen int64) {
+	if h.st.Agent != "" && agent == h.st.Agent && seq > h.st.LastSeq {
+		h.st.LastSeq = seq
+	}
+	if t := time.Unix(0, seen); seen != 0 && t.After(h.st.LastSeen) {
+		h.st.LastSeen = t
+	}
+}
+
+// replay applies the host's raw reports of time from or later, in time
+// order, to its last values, with the rules of a live report (see
+// lastValues.apply). A raw report keeps only series names: a series the
+// host holds gets its service, resource and unit from there, others are
+// split by store.SplitSeries.
+func (h *host) replay(from int64) {
+	n := 0
+	err := h.cfg.Store.Reports(h.name, from, func(t int64, samples []model.Sample) error {
+		for i := range samples {
+			if sh := h.samples.shape(samples[i].Key()); sh != nil {
+				samples[i].Service, samples[i].Resource, samples[i].Unit = sh.Service, sh.Resource, sh.Unit
+			}
+		}
+		h.samples.apply(samples)
+		h.newestT = max(h.newestT, t)
+		n++
+		return nil
+	})
+	if err != nil {
+		h.cfg.Log.Error("host: replaying raw reports after the last-values checkpoint", "host", h.name, "replayed", n, "err", err)
+	}
+	if n > 0 {
+		// Checkpoint at the next opportunity, so a later start replays less.
+		h.ckDirty = true
+	}
+}
+
+// Durability of last values (checkpoint + log). The ingest acks a report
+// only once its raw history entry and its host's seq (nsHostSeq) are
+// committed (badger's WAL: that survives a kill -9 of the process, not a
+// power loss). The host actor checkpoints its last values (nsHostLast) at
+// most every checkpointEvery while they change, on its tick when idle, and
+// when it stops; a start replays the raw reports after the checkpoint. So
+// after any restart the last values are those of every acked report,
+// except a report whose raw entry was not kept: older than RawRetention
+// when it arrived, or stored while the history was read-only (disk low);
+// and after a crash a report whose time (the agent's clock) is not after
+// the checkpoint's T although it was applied after it (a clock set back).
+
+// checkpointEvery is how often at most a host actor writes its last
+// values (nsHostLast) while they change: every report's raw entry is
+// committed by the ingest anyway, so this only bounds what a start after a
+// crash replays. It is shorter when the raw history is kept less than
+// twice as long, so the raw reports after a checkpoint are never expired.
+func (h *host) checkpointEvery() time.Duration {
+	return min(time.Minute, h.cfg.Store.RawRetention()/2)
+}
+
+// maybeCheckpoint writes the checkpoint if the last values changed and the
+// last one is checkpointEvery old.
+func (h *host) maybeCheckpoint() {
+	if h.ckDirty && h.now().UnixNano()-h.ckAt >= int64(h.checkpointEvery()) {
+		h.checkpoint()
+	}
+}
+
+// checkpoint writes the host's last values, agent, seq, arrival and the
+// time of its newest applied report to nsHostLast. A failed write is
+// logged and retried checkpointEvery later.
+func (h *host) checkpoint() {
+	h.ckAt = h.now().UnixNano()
+	lv := store.LastValues{Agent: h.st.Agent, Seq: h.st.LastSeq, Samples: h.samples.list(), T: h.newestT}
+	if !h.st.LastSeen.IsZero() {
+		lv.Seen = h.st.LastSeen.UnixNano()
+	}
+	if err := h.cfg.Store.Put(nsHostLast, h.name, &lv); err != nil {
+		h.cfg.Log.Error("host: writing the last-values checkpoint", "host", h.name, "err", err)
+		return
+	}
+	h.ckDirty = false
 }
 
 // loadLast loads the host's last values: cur (from the nsHostLast key
@@ -288,8 +406,11 @@ func (h *host) report(c *actor.Context, m hostReport) {
 		h.st.DownSince = time.Time{}
 		h.st.Persistent = false
 	}
-	for _, s := range r.Samples {
-		h.samples.set(s)
+	h.samples.apply(r.Samples)
+	if len(r.Samples) > 0 {
+		h.ckDirty = true
+		h.newestT = max(h.newestT, r.Time)
+		h.maybeCheckpoint()
 	}
 	for _, ck := range r.Checks {
 		if h.check(c, r, ck, now) {
@@ -499,6 +620,83 @@ func (lv *lastValues) set(smp model.Sample) {
 	}
 	lv.s = model.CompactSamples{Shapes: ns, Values: nv}
 	lv.shared = false
+}
+
+// apply sets the samples of one report, with the rules the last values
+// always had across restarts: per service.resource the report carries, its
+// units replace the ones held (a unit it lacks, e.g. an unmounted disk, is
+// dropped); resources it does not carry stay as they are.
+func (lv *lastValues) apply(samples []model.Sample) {
+	for i := range samples {
+		lv.set(samples[i])
+	}
+	// Usually a report carries every series held (same count: nothing
+	// else to do), or whole families sent at their own intervals.
+	if len(lv.s.Shapes) > len(samples) {
+		lv.dropMissing(samples)
+	}
+}
+
+// dropMissing removes the series of the resources of samples that samples
+// lack.
+func (lv *lastValues) dropMissing(samples []model.Sample) {
+	type resource struct{ service, resource string }
+	var rbuf [16]resource
+	res := rbuf[:0]
+	for i := range samples {
+		r := resource{samples[i].Service, samples[i].Resource}
+		if !slices.Contains(res, r) {
+			res = append(res, r)
+		}
+	}
+	var keys map[string]bool // series of samples, built when needed
+	var drop []int
+	for i, sh := range lv.s.Shapes {
+		if !slices.Contains(res, resource{sh.Service, sh.Resource}) {
+			continue
+		}
+		if keys == nil {
+			keys = make(map[string]bool, len(samples))
+			for j := range samples {
+				keys[samples[j].Key()] = true
+			}
+		}
+		if !keys[sh.Key] {
+			drop = append(drop, i)
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	n := 0
+	for _, i := range drop {
+		n += len(lv.s.Shapes[i].Names)
+	}
+	ns := make([]*model.Shape, 0, len(lv.s.Shapes)-len(drop))
+	var nv []float64
+	if len(lv.s.Values) > n {
+		nv = make([]float64, 0, len(lv.s.Values)-n)
+	}
+	off := 0
+	for i, sh := range lv.s.Shapes {
+		w := len(sh.Names)
+		if !slices.Contains(drop, i) {
+			ns = append(ns, sh)
+			nv = append(nv, lv.s.Values[off:off+w]...)
+		}
+		off += w
+	}
+	lv.s = model.CompactSamples{Shapes: ns, Values: nv}
+	lv.shared = false
+}
+
+// shape returns the shape of the series key held, nil if none.
+func (lv *lastValues) shape(key string) *model.Shape {
+	i, found := slices.BinarySearchFunc(lv.s.Shapes, key, func(sh *model.Shape, k string) int { return strings.Compare(sh.Key, k) })
+	if !found {
+		return nil
+	}
+	return lv.s.Shapes[i]
 }
 
 // exactCopy returns a copy of v without spare capacity.

@@ -24,7 +24,8 @@ import (
 
 // Namespaces in the store used by the master actors.
 const (
-	nsHostLast = "hlast"    // host -> store.LastValues: its last values, agent, seq and arrival of its newest report
+	nsHostLast = "hlast"    // host -> store.LastValues: its last-values checkpoint (written by its host actor)
+	nsHostSeq  = "hseq"     // host -> store.HostSeq: agent, seq and arrival of its newest committed report (ingest, every batch)
 	nsSeq      = "seq"      // legacy (read only): agent -> last applied seq
 	nsSeen     = "seen"     // legacy (read only): host -> when its newest committed report arrived
 	nsLast     = "last"     // legacy (read only): host|service.resource:unit -> model.Sample
@@ -100,6 +101,7 @@ type pendingReport struct {
 	r      *model.Report
 	sender *actor.PID
 	at     time.Time
+	raw    store.RawReport // r's raw history entry, committed with it
 }
 
 type bucket struct {
@@ -111,13 +113,8 @@ type bucket struct {
 // seq), commits them to the store in groups and only then acks and
 // forwards them to host actors.
 type ingest struct {
-	cfg  IngestConfig
-	last map[string]uint64 // agent -> last applied seq
-	// stored is, per host, resourceSetHash of the samples of its committed
-	// nsHostLast key (absent: unknown, e.g. after a restart). A host whose
-	// newest report in a batch has the same resources overwrites the key
-	// with that report's samples without reading it first.
-	stored  map[string]uint64
+	cfg     IngestConfig
+	last    map[string]uint64 // agent -> last applied seq
 	senders map[string]*actor.PID
 	buckets map[string]*bucket
 	pending []pendingReport
@@ -141,6 +138,10 @@ type ingest struct {
 	held   map[string]*heldRun
 	heldN  int
 	verify []*actor.PID // verifier children, by shard
+	// acks and ackT hold back the progress acks of agents whose session
+	// asked for an ack delay (see ingest_ackdelay.go).
+	acks ackDelays
+	ackT ackTimer
 	// hist is the history writer child; histSent and histDone count the
 	// batches sent to it and answered.
 	hist               *actor.PID
@@ -214,6 +215,14 @@ type verified struct {
 	// agent can be told to re-handshake.
 	agent      string
 	badSession uint64
+	// sane is set when r passed sanitize in the verifier, and raw is then
+	// its raw history value (encoded there, in parallel, so that the
+	// ingest's serial commit only adds it to the batch).
+	sane bool
+	raw  store.RawReport
+	// ackDelay is the ack delay the session of a session report asked for
+	// (0: none, or a signed report). For a hello, agent is its agent.
+	ackDelay time.Duration
 }
 
 // verifier checks signatures and session MACs and decodes reports for the
@@ -235,8 +244,33 @@ func (v *verifier) Receive(c *actor.Context) {
 		return
 	}
 	res := v.open(j.a)
+	res.prepare()
 	res.shard = j.shard
 	c.Engine().SendWithSender(v.parent, res, c.Sender())
+}
+
+// sanitized is sanitize of the report unless the verifier did it (then
+// nil); when it has to run here, it encodes the raw value as well.
+func (res *verified) sanitized() error {
+	if res.sane {
+		return nil
+	}
+	if err := sanitize(res.r); err != nil {
+		return err
+	}
+	res.sane, res.raw = true, store.EncodeReport(res.r.Samples)
+	return nil
+}
+
+// prepare sanitizes an opened report and encodes its raw history value
+// (nothing for a hello or an error; a report sanitize refuses is refused
+// by accept, which runs it again).
+func (res *verified) prepare() {
+	if res.hello || res.err != nil || res.r == nil || sanitize(res.r) != nil {
+		return
+	}
+	res.sane = true
+	res.raw = store.EncodeReport(res.r.Samples)
 }
 
 func (v *verifier) key(agent string) (ed25519.PublicKey, bool) {
@@ -249,8 +283,8 @@ func (v *verifier) key(agent string) (ed25519.PublicKey, bool) {
 func (v *verifier) open(a *anypb.Any) verified {
 	switch a.GetTypeUrl() {
 	case wire.TypeHello:
-		w, err := v.hello(a)
-		return verified{hello: true, welcome: w, err: err}
+		w, agent, err := v.hello(a)
+		return verified{hello: true, welcome: w, err: err, agent: agent}
 	case wire.TypeMACReport:
 		m, err := wire.DecodeMACReport(a)
 		if err != nil {
@@ -264,7 +298,7 @@ func (v *verifier) open(a *anypb.Any) verified {
 		if errors.Is(err, wire.ErrBadMAC) {
 			return verified{err: err, agent: m.Agent, badSession: m.Session}
 		}
-		return verified{r: r, err: err}
+		return verified{r: r, err: err, ackDelay: v.sess.ackDelay[m.Session]}
 	default:
 		r, err := wire.OpenReport(a, v.key)
 		return verified{r: r, err: err}
@@ -272,25 +306,26 @@ func (v *verifier) open(a *anypb.Any) verified {
 }
 
 // hello verifies a session hello, opens the session and returns the
-// Welcome to send back.
-func (v *verifier) hello(a *anypb.Any) (*anypb.Any, error) {
+// Welcome to send back and the hello's agent.
+func (v *verifier) hello(a *anypb.Any) (*anypb.Any, string, error) {
 	h, err := wire.OpenHello(a, v.key, v.now())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if last, ok := v.sess.lastHello[h.Agent]; ok && h.Time <= last {
-		return nil, fmt.Errorf("%w from %q: not newer than the last accepted hello", wire.ErrStaleHello, h.Agent)
+		return nil, "", fmt.Errorf("%w from %q: not newer than the last accepted hello", wire.ErrStaleHello, h.Agent)
 	}
 	id, err := v.sess.newID()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, welcome, err := wire.AcceptHello(h, v.master, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	v.sess.add(s, h.Time)
-	return welcome, nil
+	v.sess.setAckDelay(id, clampAckDelay(h.AckDelay))
+	return welcome, h.Agent, nil
 }
 
 // maxSessionsPerAgent bounds the session table: a new session of an agent
@@ -304,6 +339,9 @@ type sessionTable struct {
 	byID      map[uint64]*wire.Session
 	byAgent   map[string][]uint64 // oldest first
 	lastHello map[string]int64    // agent -> Time of its last accepted hello
+	// ackDelay is the (clamped) ack delay a session asked for, for the
+	// sessions that asked for one.
+	ackDelay map[uint64]time.Duration
 }
 
 func (t *sessionTable) get(id uint64) *wire.Session { return t.byID[id] }
@@ -331,6 +369,7 @@ func (t *sessionTable) add(s *wire.Session, helloTime int64) {
 	ids := t.byAgent[s.Agent]
 	for len(ids) >= maxSessionsPerAgent {
 		delete(t.byID, ids[0])
+		delete(t.ackDelay, ids[0])
 		ids = ids[1:]
 	}
 	t.byAgent[s.Agent] = append(append([]uint64(nil), ids...), s.ID)
@@ -368,10 +407,10 @@ type histBatch struct{ items []store.HostSamples }
 
 type histDone struct{}
 
-// histWriter writes the history (raw samples and rollups) of committed
-// reports, outside the ingest actor's serial path: the ingest commits a
-// batch's last values, acks and goes on with the next batch while the
-// history of this one is written. The acks never waited for the history (a
+// histWriter writes the rollups of committed reports, outside the ingest
+// actor's serial path: the ingest commits a batch's raw reports and seqs,
+// acks and goes on with the next batch while the rollups of this one are
+// written. The acks never waited for the history (a
 // failed history write is logged, not retried), so nothing changes for the
 // agents; batches are written in commit order.
 type histWriter struct {
@@ -395,10 +434,11 @@ func (w *histWriter) Receive(c *actor.Context) {
 	c.Send(w.parent, histDone{})
 }
 
-// writeHistory stores items; a failure other than the read-only history
+// writeHistory adds items to the rollups (their raw entries were
+// committed with the reports); a failure other than the read-only history
 // (disk full: already reported) goes to fail.
 func writeHistory(st *store.Store, items []store.HostSamples, fail func(error)) {
-	if err := st.AddSamplesBatch(items); err != nil && !errors.Is(err, store.ErrHistoryReadOnly) {
+	if err := st.AddRollupsBatch(items); err != nil && !errors.Is(err, store.ErrHistoryReadOnly) {
 		fail(err)
 	}
 }
@@ -462,7 +502,7 @@ func newIngest(cfg IngestConfig) actor.Producer {
 		if cfg.Backlog <= 0 {
 			cfg.Backlog = maxVerifyBacklog
 		}
-		return &ingest{cfg: cfg, last: map[string]uint64{}, stored: map[string]uint64{}, senders: map[string]*actor.PID{},
+		return &ingest{cfg: cfg, last: map[string]uint64{}, senders: map[string]*actor.PID{},
 			buckets: map[string]*bucket{}, lastLog: map[string]time.Time{}, silent: map[string]time.Time{}, gapAcked: map[string]time.Time{},
 			held:  map[string]*heldRun{},
 			stats: IngestStats{PerAgentSeen: map[string]time.Time{}}}
@@ -485,23 +525,27 @@ func (in *ingest) Receive(c *actor.Context) {
 		if err != nil {
 			in.cfg.Log.Error("ingest: loading legacy agent sequence numbers", "err", err)
 		}
-		// Each host's key holds the seq of its newest report: an agent's
-		// last applied seq is the highest over its hosts (and legacy keys).
-		err = in.cfg.Store.List(nsHostLast, "", func(key string, raw []byte) error {
-			var lv struct {
-				Agent string `msgpack:"a"`
-				Seq   uint64 `msgpack:"q"`
+		// Each host's nsHostSeq key holds the seq of its newest committed
+		// report (its nsHostLast checkpoint, or the key of an older
+		// version, an older or equal one): an agent's last applied seq is
+		// the highest over its hosts' keys (and legacy keys).
+		for _, ns := range []string{nsHostSeq, nsHostLast} {
+			err = in.cfg.Store.List(ns, "", func(key string, raw []byte) error {
+				var hs struct {
+					Agent string `msgpack:"a"`
+					Seq   uint64 `msgpack:"q"`
+				}
+				if err := store.Decode(raw, &hs); err != nil {
+					return fmt.Errorf("host %q: %w", key, err)
+				}
+				if hs.Agent != "" && hs.Seq > in.last[hs.Agent] {
+					in.last[hs.Agent] = hs.Seq
+				}
+				return nil
+			})
+			if err != nil {
+				in.cfg.Log.Error("ingest: loading agent sequence numbers", "namespace", ns, "err", err)
 			}
-			if err := store.Decode(raw, &lv); err != nil {
-				return fmt.Errorf("host %q: %w", key, err)
-			}
-			if lv.Agent != "" && lv.Seq > in.last[lv.Agent] {
-				in.last[lv.Agent] = lv.Seq
-			}
-			return nil
-		})
-		if err != nil {
-			in.cfg.Log.Error("ingest: loading agent sequence numbers", "err", err)
 		}
 	case *anypb.Any:
 		in.dispatch(c, m)
@@ -528,6 +572,10 @@ func (in *ingest) Receive(c *actor.Context) {
 	case flush:
 		in.flushQ = false
 		in.flush(c)
+	case ackDue:
+		in.ackDueNow(c)
+	case actor.Stopped:
+		in.flushAllAcks(c)
 	case qIngestStats:
 		// Answer once every report that arrived before the question has
 		// come back from its verifier, as if it had been handled inline.
@@ -622,7 +670,9 @@ func (in *ingest) receive(c *actor.Context, a *anypb.Any) {
 	if in.inline == nil {
 		in.inline = in.newVerifier(c)
 	}
-	in.accept(c, in.inline.open(a))
+	res := in.inline.open(a)
+	res.prepare()
+	in.accept(c, res)
 }
 
 // accept applies a verifier's result: answers hellos, and for reports
@@ -639,6 +689,9 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 			return
 		}
 		in.stats.HellosAccepted++
+		// The agent's pending delayed ack goes out before the new session
+		// replaces the one it was for.
+		in.flushAck(c, v.agent)
 		if c.Sender() != nil {
 			c.Engine().Send(c.Sender(), v.welcome)
 		}
@@ -665,9 +718,10 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		in.reject(c, "", err.Error())
 		return
 	}
-	if err := sanitize(r); err != nil {
+	if err := v.sanitized(); err != nil {
 		in.stats.Malformed++
 		in.logLimited("bad:"+r.Agent, "ingest: report refused", "agent", r.Agent, "err", err)
+		in.flushAck(c, r.Agent)
 		in.reject(c, r.Agent, err.Error())
 		return
 	}
@@ -686,9 +740,10 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		in.senders[r.Agent] = c.Sender()
 	}
 	last := in.lastPending(r.Agent)
+	in.acks.setDelay(r.Agent, v.ackDelay)
 	if r.Seq <= last {
 		in.stats.Duplicates++
-		in.ack(c, r.Agent, in.last[r.Agent])
+		in.ackNext(c, r.Agent, in.last[r.Agent], 0)
 		return
 	}
 	h := in.held[r.Agent]
@@ -697,7 +752,7 @@ func (in *ingest) accept(c *actor.Context, v verified) {
 		h.floor = max(h.floor, r.Oldest)
 		floor = h.floor
 	}
-	p := pendingReport{r: r, sender: c.Sender(), at: now}
+	p := pendingReport{r: r, sender: c.Sender(), at: now, raw: v.raw}
 	if r.Seq != last+1 && r.Seq > floor {
 		// A gap the agent has not explained (a report before this one was
 		// shed or lost): hold this one until the agent resends the missing
@@ -864,11 +919,20 @@ func senderAddr(c *actor.Context) string {
 	return c.Sender().Address
 }
 
-func (in *ingest) ack(c *actor.Context, agent string, seq uint64) { in.ackNext(c, agent, seq, 0) }
+// ack acks agent's reports up to seq (in-order progress): now, or up to
+// the ack delay its session asked for later (see ingest_ackdelay.go).
+func (in *ingest) ack(c *actor.Context, agent string, seq uint64) { in.ackProgress(c, agent, seq) }
 
-// ackNext acks agent's reports up to seq and, if next is not 0, says that
-// the reports from next on are held here (see model.Ack.Next).
+// ackNext acks agent's reports up to seq now and, if next is not 0, says
+// that the reports from next on are held here (see model.Ack.Next). It
+// takes the place of a delayed ack pending for agent.
 func (in *ingest) ackNext(c *actor.Context, agent string, seq, next uint64) {
+	in.acks.sentNow(agent, in.ackT.now())
+	in.sendAck(c, agent, seq, next)
+}
+
+// sendAck sends one ack to agent's latest sender.
+func (in *ingest) sendAck(c *actor.Context, agent string, seq, next uint64) {
 	to := in.senders[agent]
 	if to == nil {
 		return
@@ -887,51 +951,47 @@ func (in *ingest) flush(c *actor.Context) {
 	in.lastFlush = time.Now()
 	batch, newLast := in.pending, in.pendingSeq
 	in.pending, in.pendingSeq = nil, nil
-	b := in.cfg.Store.Batch()
-	// One key per host (nsHostLast): its newest report's agent, seq and
-	// arrival, and its last values: per service.resource, the units of the
-	// newest report that has that resource, merged with the stored key's
-	// resources the batch did not carry.
-	type hostBatch struct {
-		newest int    // index in batch of the host's newest report
-		hash   uint64 // resourceSetHash of its samples
-		same   bool   // every report of the host has the stored key's resources
+	// Per report its raw history entry (encoded by the verifiers), and per
+	// host one small key (nsHostSeq): its newest report's agent, seq and
+	// arrival. So an acked report's values and seq are durable when it is
+	// acked (badger's WAL: they survive a kill -9); the host's last values
+	// are rebuilt from its checkpoint (nsHostLast, written by its host
+	// actor) and the raw reports after it (see host.load).
+	newest := make(map[string]int, len(batch)) // host -> index of its newest report
+	for i := range batch {
+		newest[batch[i].r.Host] = i
 	}
-	hosts := make(map[string]hostBatch, len(batch))
-	for i, p := range batch {
-		h := resourceSetHash(p.r.Samples)
-		known, ok := in.stored[p.r.Host]
-		hb, seen := hosts[p.r.Host]
-		hosts[p.r.Host] = hostBatch{newest: i, hash: h, same: ok && known == h && (!seen || hb.same)}
+	hosts := make([]int, 0, len(newest))
+	for _, i := range newest {
+		hosts = append(hosts, i)
 	}
-	put := make(map[string]uint64, len(hosts)) // host -> resource set hash written
-	var err error
-	for host, hb := range hosts {
-		p := batch[hb.newest]
-		lv := store.LastValues{Agent: p.r.Agent, Seq: p.r.Seq, Seen: p.at.UnixNano(), Samples: p.r.Samples}
-		h := hb.hash
-		if !hb.same {
-			// Resources changed (or unknown since a restart): merge with
-			// the older reports of the batch and what is stored.
-			lv.Samples = in.mergeLast(host, batch, hb.newest)
-			h = resourceSetHash(lv.Samples)
+	write := func(b *store.Batch, k int) error {
+		if k < len(batch) {
+			p := &batch[k]
+			return b.PutReport(p.r.Host, p.r.Time, p.raw)
 		}
-		err = b.Put(nsHostLast, host, &lv)
+		p := &batch[hosts[k-len(batch)]]
+		return b.Put(nsHostSeq, p.r.Host, &store.HostSeq{Agent: p.r.Agent, Seq: p.r.Seq, Seen: p.at.UnixNano()})
+	}
+	b := in.cfg.Store.Batch()
+	var err error
+	for k := range len(batch) + len(hosts) {
+		err = write(b, k)
 		if errors.Is(err, store.ErrBatchFull) && b.Len() > 0 {
-			// Big reports can fill one badger transaction. Each host's key
-			// stands alone and nothing is acked before every part has
-			// committed (a crash between parts only makes agents resend
-			// what was stored already: duplicates), so commit this part
-			// and go on in a new one.
+			// Big reports can fill one badger transaction: commit this
+			// part and go on in a new one. Nothing is acked before every
+			// part has committed, and the raw reports come before the
+			// seqs, so a crash between parts leaves at most raw entries of
+			// reports that are not acked: the agents resend them, and their
+			// entries are overwritten with the same bytes.
 			if err = b.Commit(false); err == nil {
 				b = in.cfg.Store.Batch()
-				err = b.Put(nsHostLast, host, &lv)
+				err = write(b, k)
 			}
 		}
 		if err != nil {
 			break
 		}
-		put[host] = h
 	}
 	if err == nil {
 		err = b.Commit(false)
@@ -939,14 +999,9 @@ func (in *ingest) flush(c *actor.Context) {
 	b.Discard() // a no-op after Commit
 	if err != nil {
 		// Nothing is acked: the agents resend and nothing accepted is lost.
-		// What was stored is unknown now: read it again next time.
-		clear(in.stored)
 		in.stats.StoreErrors++
 		in.cfg.Log.Error("ingest: committing reports failed; not acking", "reports", len(batch), "err", err)
 		return
-	}
-	for host, h := range put {
-		in.stored[host] = h
 	}
 	for agent, seq := range newLast {
 		in.last[agent] = seq
@@ -954,9 +1009,9 @@ func (in *ingest) flush(c *actor.Context) {
 	}
 	in.stats.Accepted += uint64(len(batch))
 	in.stats.Commits++
-	// History for the whole batch in one transaction (one commit per batch
-	// instead of one per report), written by the history writer while this
-	// actor goes on.
+	// The rollups of the whole batch in one transaction (one commit per
+	// batch instead of one per report), written by the history writer
+	// while this actor goes on.
 	hist := make([]store.HostSamples, 0, len(batch))
 	for _, p := range batch {
 		if len(p.r.Samples) > 0 {
@@ -979,71 +1034,6 @@ func (in *ingest) flush(c *actor.Context) {
 	writeHistory(in.cfg.Store, hist, func(err error) {
 		in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
 	})
-}
-
-// mergeLast is the last values to store for host after batch, whose
-// newest report of host is batch[newest]: per service.resource the units of
-// the newest report of host that has it, then the stored key's resources
-// that no report of host in the batch carried.
-func (in *ingest) mergeLast(host string, batch []pendingReport, newest int) []model.Sample {
-	var out []model.Sample
-	have := map[string]bool{} // service.resource already in out
-	for i := newest; i >= 0; i-- {
-		r := batch[i].r
-		if r.Host != host {
-			continue
-		}
-		var mine map[string]bool // resources this report adds
-		for _, s := range r.Samples {
-			k := s.Service + "." + s.Resource
-			if have[k] && !mine[k] {
-				continue // a newer report of this batch has it
-			}
-			if mine == nil {
-				mine = map[string]bool{}
-			}
-			mine[k] = true
-			out = append(out, s)
-		}
-		for k := range mine {
-			have[k] = true
-		}
-	}
-	var old store.LastValues
-	if _, err := in.cfg.Store.Get(nsHostLast, host, &old); err != nil {
-		// An unreadable key must not block the ingest (the batch would
-		// never commit): it is overwritten with the batch's resources.
-		in.logLimited("hlast:"+host, "ingest: stored last values unreadable; replacing them", "host", host, "err", err)
-		old = store.LastValues{}
-	}
-	for _, s := range old.Samples {
-		if !have[s.Service+"."+s.Resource] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// resourceSetHash identifies the set of service.resource names of ss (a
-// sum of per-resource FNV-1a hashes, so the order does not matter; units of
-// one resource are adjacent in a report and counted once).
-func resourceSetHash(ss []model.Sample) uint64 {
-	var sum uint64
-	for i := range ss {
-		if i > 0 && ss[i].Service == ss[i-1].Service && ss[i].Resource == ss[i-1].Resource {
-			continue
-		}
-		h := uint64(14695981039346656037)
-		for j := 0; j < len(ss[i].Service); j++ {
-			h = (h ^ uint64(ss[i].Service[j])) * 1099511628211
-		}
-		h = (h ^ '.') * 1099511628211
-		for j := 0; j < len(ss[i].Resource); j++ {
-			h = (h ^ uint64(ss[i].Resource[j])) * 1099511628211
-		}
-		sum += h
-	}
-	return sum
 }
 
 // sanitize validates names and bounds in a report and drops non-finite

@@ -55,11 +55,11 @@ func TestRealAgentSessionAcrossMasterRestart(t *testing.T) {
 	ag.Stop()
 	var last uint64
 	waitFor(t, "the master's last seq to settle", func() bool {
-		var lv store.LastValues
-		if _, err := h.st.Get(nsHostLast, "web1", &lv); err != nil {
+		var hs store.HostSeq
+		if _, err := h.st.Get(nsHostSeq, "web1", &hs); err != nil {
 			t.Fatal(err)
 		}
-		cur := lv.Seq
+		cur := hs.Seq
 		settled := cur == last && cur > 0
 		last = cur
 		time.Sleep(100 * time.Millisecond)

@@ -52,8 +52,19 @@ func TestIngestBatchOfBigReports(t *testing.T) {
 	if st.StoreErrors != 0 || st.Accepted != reports {
 		t.Fatalf("accepted %d of %d, %d store errors", st.Accepted, reports, st.StoreErrors)
 	}
-	var lv store.LastValues
-	if ok, err := h.st.Get(nsHostLast, "big-150", &lv); err != nil || !ok || lv.Seq != 150 || len(lv.Samples) != 60 {
-		t.Fatalf("stored last values of big-150: %v, %v, seq %d, %d samples", ok, err, lv.Seq, len(lv.Samples))
+	var hs store.HostSeq
+	if ok, err := h.st.Get(nsHostSeq, "big-150", &hs); err != nil || !ok || hs.Seq != 150 {
+		t.Fatalf("stored seq of big-150: %v, %v, seq %d", ok, err, hs.Seq)
+	}
+	// Every report's raw entry was committed with it.
+	for _, host := range []string{"big-001", "big-150", "big-300"} {
+		n, samples := 0, 0
+		if err := h.st.Reports(host, 0, func(_ int64, ss []model.Sample) error {
+			n++
+			samples += len(ss)
+			return nil
+		}); err != nil || n != 1 || samples != 60 {
+			t.Fatalf("raw reports of %s: %d with %d samples (err %v), want 1 with 60", host, n, samples, err)
+		}
 	}
 }

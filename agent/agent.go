@@ -80,6 +80,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Debug, if set, receives every report as one JSON line when it is built.
 	Debug func(string)
+	// AckDelay is how long each master may hold back its acks to send one
+	// for several reports (asked in the session hello, see
+	// wire.HelloOptions.AckDelay): 0 means DefaultAckDelay, a negative value
+	// asks for an ack per report.
+	AckDelay time.Duration
 }
 
 // Stats is a snapshot of an agent's counters.
@@ -199,7 +204,7 @@ func Start(o Options) (*Agent, error) {
 		a.slots[i].set(UplinkStats{Master: m})
 	}
 	firstSeq := seq.next
-	aa := &agentActor{a: a, cfg: cfg, key: o.Key, seq: seq, debug: o.Debug}
+	aa := &agentActor{a: a, cfg: cfg, key: o.Key, seq: seq, debug: o.Debug, ackDelay: uplinkAckDelay(o.AckDelay)}
 	a.pid = e.Spawn(func() actor.Receiver { return aa }, "agent", actor.WithID(cfg.Name),
 		actor.WithMaxRestarts(maxRestarts), actor.WithMiddleware(recoverMW(log, "agent")), actor.WithInboxSize(smallInbox))
 	log.Info("agent started", "listen", addr, "masters", cfg.Masters, "host", cfg.Host, "first_seq", firstSeq)
@@ -430,6 +435,8 @@ type agentActor struct {
 	cfg   configs.AgentConfig
 	key   ed25519.PrivateKey
 	debug func(string)
+	// ackDelay is the ack delay the uplinks ask for (0: none).
+	ackDelay time.Duration
 
 	// mu orders reports: a seq is taken and the report pushed to every
 	// uplink under it, so each outbox sees seqs in increasing order even
@@ -461,7 +468,7 @@ func (g *agentActor) spawnChildren(c *actor.Context) {
 	for i, m := range g.cfg.Masters {
 		ul := log.With("master", m)
 		ua := &uplinkActor{
-			core:   newUplinkCore(m, g.cfg.Name, g.key, g.cfg.OutboxSize, resendAfter, ul),
+			core:   newUplinkCore(m, g.cfg.Name, g.key, g.cfg.OutboxSize, resendAfter, ul).withAckDelay(g.ackDelay),
 			target: actor.NewPID(m, wire.IngestID),
 			tick:   resendTickFor(resendAfter),
 			pub:    g.a.slots[i],

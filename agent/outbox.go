@@ -102,6 +102,12 @@ func (o *outbox) Due(now time.Time, after time.Duration, limit int) []*model.Rep
 	return out
 }
 
+// OldestUnsent reports whether the oldest report is marked unsent (due at
+// once, see MarkAllUnsent).
+func (o *outbox) OldestUnsent() bool {
+	return len(o.entries) > 0 && o.entries[0].lastSent.IsZero()
+}
+
 // MarkAllUnsent makes the oldest report due for resending at once.
 func (o *outbox) MarkAllUnsent() {
 	if len(o.entries) > 0 {

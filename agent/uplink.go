@@ -23,7 +23,30 @@ const (
 	resendBatch = 200
 	// rejectLogEvery rate-limits the ERROR logged for rejected reports.
 	rejectLogEvery = time.Minute
+	// DefaultAckDelay is the ack delay an uplink asks its master for in the
+	// session hello (wire.HelloOptions.AckDelay): the master may then hold
+	// back the ack of an in-order report for up to this long, so that one
+	// ack covers the reports of that time (at a report every 10 ms, one ack
+	// per 25 reports instead of one per report: fewer wake-ups of the agent
+	// and less work for the master). Acks naming a hole (Ack.Next), rejects
+	// and acks of duplicates still come at once, and so do acks of signed
+	// reports (before the handshake, or from masters that know no sessions
+	// or ignore the field). Options.AckDelay overrides it; the master caps
+	// it at 1 s.
+	DefaultAckDelay = 250 * time.Millisecond
 )
+
+// uplinkAckDelay is the ack delay to ask for given Options.AckDelay (0:
+// the default, negative: none).
+func uplinkAckDelay(o time.Duration) time.Duration {
+	switch {
+	case o == 0:
+		return DefaultAckDelay
+	case o < 0:
+		return 0
+	}
+	return o
+}
 
 // UplinkStats is the state of one master's uplink.
 type UplinkStats struct {
@@ -103,6 +126,30 @@ type uplinkCore struct {
 	helloAt   time.Time     // when the last hello was sent
 	helloWait time.Duration // how long to wait for the pending hello's Welcome
 	helloOff  time.Time     // no hellos before this (an older master refused one)
+	// ackDelay is the ack delay asked for in hellos (0: an ack per report).
+	// Acks of in-order reports may then come up to ackDelay late, so the
+	// resend timeout is at least ackWait (see resend), and round-trip
+	// samples include up to ackDelay of waiting at the master: srtt is then
+	// at most ~ackDelay + the network round trip, which keeps 3×srtt (at
+	// the default 250 ms) under the 2 s resend floor, and the hole guard
+	// 2×srtt at most ~0.5 s (the master names a hole at most twice a second).
+	ackDelay time.Duration
+	// lastProgress is when an ack last raised AckedSeq. While a master
+	// that delays its acks makes progress, the acks of the reports after
+	// it are on their way: see resend.
+	lastProgress time.Time
+}
+
+// ackWait is the least time before resending a report whose ack may be
+// delayed by the master: twice the ack delay (the delay, plus as much
+// again for the round trip, the master's timer and its commit window).
+func (u *uplinkCore) ackWait() time.Duration { return 2 * u.ackDelay }
+
+// withAckDelay sets the ack delay asked for in hellos (0: none) and
+// returns u.
+func (u *uplinkCore) withAckDelay(d time.Duration) *uplinkCore {
+	u.ackDelay = max(d, 0)
+	return u
 }
 
 // Resend congestion control bounds.
@@ -225,6 +272,7 @@ func (u *uplinkCore) ack(a model.Ack, now time.Time) {
 	u.out.Ack(a.Seq)
 	if a.Seq > u.stats.AckedSeq {
 		u.stats.AckedSeq = a.Seq
+		u.lastProgress = now
 	}
 	if a.Next > a.Seq+1 {
 		// The master holds the reports from Next on: resend only the
@@ -258,7 +306,7 @@ func (u *uplinkCore) hello(now time.Time) *wire.Any {
 	if u.pend != nil {
 		u.helloWait = min(2*u.helloWait, helloRetryMax)
 	}
-	msg, pend, err := wire.NewHello(u.key, u.agent, now)
+	msg, pend, err := wire.NewHelloOpts(u.key, u.agent, now, wire.HelloOptions{AckDelay: u.ackDelay})
 	if err != nil {
 		u.log.Error("cannot make a session hello; signing every report", "err", err)
 		u.helloAt = now
@@ -339,7 +387,17 @@ func (u *uplinkCore) handleAck(m *wire.Any, now time.Time) error {
 // resend returns the queued reports due for resending, in seq order, at most
 // one batch.
 func (u *uplinkCore) resend(now time.Time) []*wire.Any {
-	due := u.out.Due(now, max(u.backoff, 3*u.srtt), u.batch)
+	if u.ackDelay > 0 && !u.lastProgress.IsZero() && now.Sub(u.lastProgress) < u.ackWait() && !u.out.OldestUnsent() {
+		// The master acked progress within ackWait: it is up, and the acks
+		// of the reports after that one may be held back by up to the ack
+		// delay (after a stall, a master catching up acks the first report
+		// at once and the rest a delay later). Resending them now would only
+		// add load to a master that is catching up. A report it lost is
+		// named by its hole acks (resent at once, see ack), and once
+		// progress stops for ackWait the timeout below applies again.
+		return nil
+	}
+	due := u.out.Due(now, max(u.backoff, 3*u.srtt, u.ackWait()), u.batch)
 	if len(due) > 0 {
 		if due[0].Seq == u.lastOldest {
 			u.backoff = min(2*u.backoff, maxResendBackoff)

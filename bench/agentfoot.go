@@ -56,14 +56,32 @@ type AgentResult struct {
 	SwitchesPerCycle, InvoluntaryPerCycle float64
 	ReportsPerCycle                       float64
 	BytesPerReport                        float64
+	// AcksPerCycle is the acks the ingest sent per cycle, and AckDelay the
+	// ack delay the agent's session asked for (the ingest honours it as the
+	// master does: at most one ack per AckDelay for in-order reports).
+	AcksPerCycle float64
+	AckDelay     time.Duration
 }
 
 // fakeIngest is a minimal master ingest: it verifies each signed report
 // with the agent's key (or, once the agent's hello opened a session, each
-// report's session MAC), acks it, and counts reports, bytes and cycles (a
-// report carrying the load sample marks one cpu+load collection).
+// report's session MAC), acks it, and counts reports, bytes, acks and
+// cycles (a report carrying the load sample marks one cpu+load
+// collection). Session reports are acked as the master acks them when the
+// hello asked for an ack delay (actors/ingest_ackdelay.go): at once if no
+// ack went out within the delay, else the newest seq when the delay is up.
 type fakeIngest struct {
 	pub ed25519.PublicKey
+
+	// Delayed acks: delay is what the last hello asked for (capped at 1 s
+	// as by the master); pendSeq (0: none) waits to be acked to pendTo.
+	delay   time.Duration
+	lastAck time.Time
+	pendSeq uint64
+	pendAg  string
+	pendTo  *actor.PID
+	armed   bool
+	acks    int
 
 	mu       sync.Mutex
 	reports  int
@@ -84,6 +102,7 @@ func (f *fakeIngest) open(m *anypb.Any) (r *model.Report, reply *anypb.Any, err 
 		if err != nil {
 			return nil, nil, err
 		}
+		f.delay = min(time.Duration(max(h.AckDelay, 0))*time.Millisecond, time.Second)
 		s, w, err := wire.AcceptHello(h, "bench", uint64(len(f.sessions)+1))
 		if err != nil {
 			return nil, nil, err
@@ -110,7 +129,24 @@ func (f *fakeIngest) open(m *anypb.Any) (r *model.Report, reply *anypb.Any, err 
 	}
 }
 
+// fakeAckDue is the fake ingest's delayed-ack timer firing.
+type fakeAckDue struct{}
+
 func (f *fakeIngest) receive(c *actor.Context) {
+	if _, ok := c.Message().(fakeAckDue); ok {
+		f.mu.Lock()
+		f.armed = false
+		seq, agent, to := f.pendSeq, f.pendAg, f.pendTo
+		if seq != 0 {
+			f.pendSeq, f.lastAck = 0, time.Now()
+			f.acks++
+		}
+		f.mu.Unlock()
+		if seq != 0 {
+			f.sendAck(c, to, agent, seq)
+		}
+		return
+	}
 	m, ok := c.Message().(*anypb.Any)
 	if !ok {
 		return
@@ -137,10 +173,35 @@ func (f *fakeIngest) receive(c *actor.Context) {
 			break
 		}
 	}
-	f.mu.Unlock()
-	if ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: "bench", Agent: r.Agent, Seq: r.Seq}); err == nil && c.Sender() != nil {
-		c.Engine().Send(c.Sender(), ack)
+	now := time.Now()
+	if m.TypeUrl == wire.TypeMACReport && f.delay > 0 && !f.lastAck.IsZero() && now.Sub(f.lastAck) < f.delay {
+		f.pendSeq, f.pendAg, f.pendTo = r.Seq, r.Agent, c.Sender()
+		if !f.armed {
+			f.armed = true
+			e, self := c.Engine(), c.PID()
+			time.AfterFunc(f.lastAck.Add(f.delay).Sub(now), func() { e.Send(self, fakeAckDue{}) })
+		}
+		f.mu.Unlock()
+		return
 	}
+	f.pendSeq, f.lastAck = 0, now
+	f.acks++
+	f.mu.Unlock()
+	f.sendAck(c, c.Sender(), r.Agent, r.Seq)
+}
+
+// sendAck acks agent's reports up to seq to to.
+func (f *fakeIngest) sendAck(c *actor.Context, to *actor.PID, agent string, seq uint64) {
+	if ack, err := wire.Encode(wire.TypeAck, &model.Ack{Master: "bench", Agent: agent, Seq: seq}); err == nil && to != nil {
+		c.Engine().Send(to, ack)
+	}
+}
+
+// ackStats returns the acks sent so far and the ack delay in effect.
+func (f *fakeIngest) ackStats() (int, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.acks, f.delay
 }
 
 func (f *fakeIngest) snapshot() (reports, bytes, cycles, bad int) {
@@ -255,6 +316,7 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 		return nil, err
 	}
 	r0, b0, c0, _ := fi.snapshot()
+	a0, _ := fi.ackStats()
 	budget := time.Duration(o.Cycles)*o.Interval*4 + 30*time.Second
 	if err := waitCycles(c0+o.Cycles, budget); err != nil {
 		return nil, err
@@ -268,10 +330,12 @@ func AgentFootprint(ctx context.Context, o AgentOptions) (*AgentResult, error) {
 		return nil, err
 	}
 	r1, b1, c1, _ := fi.snapshot()
+	a1, delay := fi.ackStats()
 	cycles := c1 - c0
 	res := &AgentResult{Interval: o.Interval, Cycles: cycles, RSSIdle: u0.RSSBytes, RSSAfter: u1.RSSBytes,
 		CPUPerCycle:     time.Duration((u1.CPUSeconds() - u0.CPUSeconds()) / float64(cycles) * 1e9),
-		ReportsPerCycle: float64(r1-r0) / float64(cycles)}
+		ReportsPerCycle: float64(r1-r0) / float64(cycles),
+		AcksPerCycle:    float64(a1-a0) / float64(cycles), AckDelay: delay}
 	if r1 > r0 {
 		res.BytesPerReport = float64(b1-b0) / float64(r1-r0)
 	}

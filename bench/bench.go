@@ -29,6 +29,9 @@ type Options struct {
 	Pprof     string        // optional pprof listen address for the master
 	Signed    bool          // agents sign every report (no sessions), as before sessions
 	Log       *slog.Logger
+	// AckDelay is the ack delay the simulated agents ask for (Generator.AckDelay);
+	// 0 means DefaultAckDelay, negative asks for an ack per report.
+	AckDelay time.Duration
 }
 
 // Result is the outcome of a master load run.
@@ -111,6 +114,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer gen.Stop()
 	gen.SignedOnly = o.Signed
+	if o.AckDelay != 0 {
+		gen.AckDelay = max(o.AckDelay, 0)
+	}
 	gen.onCross = func(host string, t time.Time) { sink.Expect(host, t) }
 
 	o.Log.Info("starting master", "binary", o.Binary, "listen", listen, "agents", o.Agents)

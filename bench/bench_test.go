@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/ed25519"
+	"expvar"
 	"fmt"
 	"io"
 	"log/slog"
@@ -312,6 +313,7 @@ func benchIngestPipeline(b *testing.B, signed bool, rate int, flushDelay time.Du
 	if err != nil {
 		b.Fatal(err)
 	}
+	l0 := badgerL0Bytes()
 	b.ResetTimer()
 	start := time.Now()
 	// At most 4,096 reports in flight, as agents with outboxes would be:
@@ -344,9 +346,20 @@ func benchIngestPipeline(b *testing.B, signed bool, rate int, flushDelay time.Du
 	b.ReportMetric(float64(b.N)/el.Seconds(), "reports/s")
 	b.ReportMetric((cpu1.CPUSeconds()-cpu0.CPUSeconds())*1e6/float64(b.N), "cpu-µs/report")
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/report")
+	b.ReportMetric(float64(badgerL0Bytes()-l0)/float64(b.N), "lsm-B/report")
 	if st, err := m.IngestStats(context.Background()); err == nil && st.Rejected+st.UnknownSession+st.Malformed > 0 {
 		b.Fatalf("ingest refused reports: %+v", st)
 	}
+}
+
+// badgerL0Bytes is badger's count (expvar badger_write_bytes_l0, every
+// store of the process) of the bytes put into memtables, i.e. what the
+// LSM's table building and compactions then carry.
+func badgerL0Bytes() int64 {
+	if v, ok := expvar.Get("badger_write_bytes_l0").(*expvar.Int); ok {
+		return v.Value()
+	}
+	return 0
 }
 
 // TestSimAgentBadSession: a simulated agent told its session is unknown

@@ -30,6 +30,9 @@ const (
 	simMinResendBatch = 20
 	simMinHoleGuard   = 250 * time.Millisecond // as agent's minHoleGuard
 	simMaxBackoff     = 8 * time.Second
+	// DefaultAckDelay is the ack delay the simulated agents ask for in their
+	// session hellos, as agent.DefaultAckDelay (Generator.AckDelay).
+	DefaultAckDelay = 250 * time.Millisecond
 	// Threshold is the value the bench rule alarms above; normal reports stay
 	// below it, crossing reports go to 2x.
 	Threshold = 1000
@@ -76,6 +79,10 @@ type simAgent struct {
 	batch      int
 	srtt       time.Duration // smoothed ack round trip
 	lastOldest uint64        // first seq of the previous resend round
+	// lastProgress is when an ack last acknowledged reports: with
+	// delayed acks no report is resent within 2×AckDelay of it (the
+	// master is up and its next ack is on its way), as uplinkCore.resend.
+	lastProgress time.Time
 }
 
 // simHelloRetry is how long a simulated agent waits for a Welcome before
@@ -120,6 +127,11 @@ type Generator struct {
 	// open a session (the protocol before sessions), for comparison. Set
 	// it before Run.
 	SignedOnly bool
+	// AckDelay is the ack delay the agents ask for in their hellos
+	// (wire.HelloOptions.AckDelay), DefaultAckDelay unless changed before
+	// Run; 0 asks for an ack per report. As the real uplink, an agent then
+	// resends no sooner than 2×AckDelay after a report was sent.
+	AckDelay time.Duration
 
 	// onCross is called just before a crossing report is sent.
 	onCross func(host string, t time.Time)
@@ -132,7 +144,7 @@ func NewGenerator(masterAddr string, n, engines, values int, prefix string, log 
 		return nil, fmt.Errorf("bench: generator needs agents, engines and values > 0 (got %d, %d, %d)", n, engines, values)
 	}
 	engines = min(engines, n)
-	g := &Generator{target: actor.NewPID(masterAddr, wire.IngestID), values: values, log: log}
+	g := &Generator{target: actor.NewPID(masterAddr, wire.IngestID), values: values, log: log, AckDelay: DefaultAckDelay}
 	for i := range engines {
 		addr, err := freeAddr()
 		if err != nil {
@@ -353,7 +365,7 @@ func (a *simAgent) helloLocked(now time.Time) *anypb.Any {
 	if a.gen.SignedOnly || a.sess != nil || now.Sub(a.helloAt) < simHelloRetry {
 		return nil
 	}
-	msg, pend, err := wire.NewHello(a.key, a.name, now)
+	msg, pend, err := wire.NewHelloOpts(a.key, a.name, now, wire.HelloOptions{AckDelay: a.gen.AckDelay})
 	if err != nil {
 		a.gen.signErr.Add(1)
 		return nil
@@ -426,10 +438,13 @@ func (a *simAgent) resend(now time.Time) {
 }
 
 // dueLocked returns, in seq order, at most a window of unacked reports
-// once the oldest was last sent max(backoff, 3*srtt) ago, and marks them
-// sent now (uplinkCore.resend). a.mu must be held.
+// once the oldest was last sent max(backoff, 3*srtt, 2*AckDelay) ago, and
+// marks them sent now (uplinkCore.resend). a.mu must be held.
 func (a *simAgent) dueLocked(now time.Time) []*anypb.Any {
-	if len(a.unacked) == 0 || now.Sub(a.unacked[0].sent) < max(a.backoff, 3*a.srtt) {
+	if len(a.unacked) == 0 || now.Sub(a.unacked[0].sent) < max(a.backoff, 3*a.srtt, 2*a.gen.AckDelay) {
+		return nil
+	}
+	if d := a.gen.AckDelay; d > 0 && !a.unacked[0].sent.IsZero() && now.Sub(a.lastProgress) < 2*d {
 		return nil
 	}
 	if a.unacked[0].seq == a.lastOldest {
@@ -485,6 +500,9 @@ func (a *simAgent) ack(seq, next uint64, now time.Time) []*anypb.Any {
 	}
 	a.unacked = a.unacked[n:]
 	a.gen.acked.Add(uint64(n))
+	if n > 0 {
+		a.lastProgress = now
+	}
 	if next <= seq+1 {
 		return nil
 	}

@@ -76,6 +76,7 @@ func (a *AgentResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| of which user / kernel; context switches per cycle (involuntary) | %s / %s; %.1f (%.1f) | |\n",
 		fmtDur(a.UserPerCycle), fmtDur(a.SysPerCycle), a.SwitchesPerCycle, a.InvoluntaryPerCycle)
 	fmt.Fprintf(w, "| reports per cycle / bytes per report (signed envelope) | %.1f / %.0f | |\n", a.ReportsPerCycle, a.BytesPerReport)
+	fmt.Fprintf(w, "| acks per cycle (ack delay the agent asked for) | %.2f (%s) | |\n", a.AcksPerCycle, a.AckDelay)
 }
 
 func fmtDur(d time.Duration) string {

@@ -56,6 +56,6 @@ func TestWriteMarkdown(t *testing.T) {
 	var b bytes.Buffer
 	(&AgentResult{Interval: 10 * time.Millisecond, Cycles: 1000, RSSIdle: 23 << 20, RSSAfter: 47 << 20,
 		CPUPerCycle: ms(1.68), UserPerCycle: ms(1.01), SysPerCycle: ms(0.67), SwitchesPerCycle: 17.5, InvoluntaryPerCycle: 2.5,
-		ReportsPerCycle: 6, BytesPerReport: 448}).WriteMarkdown(&b)
+		ReportsPerCycle: 6, BytesPerReport: 448, AcksPerCycle: 0.04, AckDelay: 250 * time.Millisecond}).WriteMarkdown(&b)
 	golden(t, "agent.md", b.Bytes())
 }

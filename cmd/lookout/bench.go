@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -34,6 +35,7 @@ func cmdBench(args []string) error {
 	masterBin := fs.String("master-bin", "", "lookout binary to run as the master (default: this binary)")
 	pprof := fs.String("pprof", "", "let the master serve pprof on this loopback address (e.g. 127.0.0.1:6060)")
 	signed := fs.Bool("signed", false, "simulated agents sign every report with ed25519 instead of opening sessions (the protocol before sessions)")
+	ackDelay := fs.Duration("ack-delay", bench.DefaultAckDelay, "ack delay the simulated agents ask the master for (0: an ack per report)")
 	agentRun := fs.Bool("agent", true, "also measure a real agent's footprint")
 	agentCycles := fs.Int("agent-cycles", 1000, "collection cycles for the agent footprint")
 	agentInterval := fs.Duration("agent-interval", 10*time.Millisecond, "collection interval for the agent footprint")
@@ -77,7 +79,8 @@ func cmdBench(args []string) error {
 			}()
 		}
 		res, err := bench.Run(ctx, bench.Options{Binary: bin, Agents: *agents, Engines: *engines, Interval: *interval,
-			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Signed: *signed, Log: log})
+			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Signed: *signed, Log: log,
+			AckDelay: cmp.Or(*ackDelay, -1)})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
