@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lookout-mon/lookout/agent"
-	"github.com/lookout-mon/lookout/configs"
 	"github.com/lookout-mon/lookout/internal/testutil"
 	"github.com/lookout-mon/lookout/model"
 	"github.com/lookout-mon/lookout/wire"
@@ -505,18 +503,7 @@ func TestRealAgentWithDelayedAcks(t *testing.T) {
 		t.Skip("starts engines over TCP")
 	}
 	h := newHarness(t, func(o *MasterOptions) { o.Listen = testutil.FreeAddr(t); o.Now = nil })
-	cfg := configs.AgentConfig{
-		Name: "agent1", Host: "web1", Listen: testutil.FreeAddr(t), Masters: []string{h.opts.Listen},
-		ResendAfter: 150 * time.Millisecond,
-		Intervals: configs.IntervalConfig{CPU: time.Hour, Memory: time.Hour, Disk: time.Hour, Network: time.Hour,
-			Uptime: time.Hour, Ports: time.Hour, Processes: time.Hour, Heartbeat: 20 * time.Millisecond},
-	}
-	ag, err := agent.Start(agent.Options{Config: cfg, DataDir: t.TempDir(), Key: h.agent.key, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ag.Stop()
-	up := func() agent.UplinkStats { return ag.Stats().Uplinks[0] }
+	_, up := startRealAgent(t, h, 150*time.Millisecond, 20*time.Millisecond)
 	waitFor(t, "a session", func() bool { return up().Session && up().AckedSeq > 0 })
 	maxQueued := 0
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {

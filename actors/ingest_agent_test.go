@@ -10,6 +10,26 @@ import (
 	"github.com/lookout-mon/lookout/internal/testutil"
 )
 
+// startRealAgent starts the real agent "agent1" for host web1 against h's
+// master over TCP, with only heartbeats (every heartbeat) and the given
+// resend timeout; it is stopped at the end of the test. up returns its
+// uplink's stats.
+func startRealAgent(t *testing.T, h *harness, resendAfter, heartbeat time.Duration) (ag *agent.Agent, up func() agent.UplinkStats) {
+	t.Helper()
+	cfg := configs.AgentConfig{
+		Name: "agent1", Host: "web1", Listen: testutil.FreeAddr(t), Masters: []string{h.opts.Listen},
+		ResendAfter: resendAfter,
+		Intervals: configs.IntervalConfig{CPU: time.Hour, Memory: time.Hour, Disk: time.Hour, Network: time.Hour,
+			Uptime: time.Hour, Ports: time.Hour, Processes: time.Hour, Heartbeat: heartbeat},
+	}
+	ag, err := agent.Start(agent.Options{Config: cfg, DataDir: t.TempDir(), Key: h.agent.key, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ag.Stop)
+	return ag, func() agent.UplinkStats { return ag.Stats().Uplinks[0] }
+}
+
 // TestRealAgentSessionAcrossMasterRestart runs the real agent (uplink and
 // all) against a real master over hollywood remote: the agent opens a
 // session and its reports are MAC-authenticated; after a master restart
@@ -21,18 +41,7 @@ func TestRealAgentSessionAcrossMasterRestart(t *testing.T) {
 		t.Skip("starts engines over TCP and restarts a master")
 	}
 	h := newHarness(t, func(o *MasterOptions) { o.Listen = testutil.FreeAddr(t); o.Now = nil })
-	cfg := configs.AgentConfig{
-		Name: "agent1", Host: "web1", Listen: testutil.FreeAddr(t), Masters: []string{h.opts.Listen},
-		ResendAfter: 300 * time.Millisecond,
-		Intervals: configs.IntervalConfig{CPU: time.Hour, Memory: time.Hour, Disk: time.Hour, Network: time.Hour,
-			Uptime: time.Hour, Ports: time.Hour, Processes: time.Hour, Heartbeat: 50 * time.Millisecond},
-	}
-	ag, err := agent.Start(agent.Options{Config: cfg, DataDir: t.TempDir(), Key: h.agent.key, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ag.Stop()
-	up := func() agent.UplinkStats { return ag.Stats().Uplinks[0] }
+	ag, up := startRealAgent(t, h, 300*time.Millisecond, 50*time.Millisecond)
 	waitFor(t, "a session and MAC reports acked", func() bool {
 		u := up()
 		return u.Session && u.AckedSeq > 0 && u.Handshakes == 1

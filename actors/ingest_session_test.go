@@ -71,21 +71,7 @@ func (a *sessAgent) welcomes() int {
 // by the master's welcome.
 func (a *sessAgent) handshake(t *testing.T, when time.Time) *wire.Session {
 	t.Helper()
-	n := a.welcomes()
-	h, pend, err := wire.NewHello(a.key, a.name, when)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.send(h)
-	waitFor(t, "welcome", func() bool { return a.welcomes() > n })
-	a.mu.Lock()
-	w := a.wel[len(a.wel)-1]
-	a.mu.Unlock()
-	s, err := pend.Finish(w)
-	if err != nil {
-		t.Fatalf("welcome does not match the hello: %v", err)
-	}
-	return s
+	return a.handshakeDelay(t, when, 0)
 }
 
 func (a *sessAgent) report(seq uint64) *model.Report {
