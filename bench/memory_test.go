@@ -244,7 +244,7 @@ func TestMemoryPerHost(t *testing.T) {
 		index := make(map[string]int, n)
 		for i := range n {
 			name := "h" + strconv.Itoa(i)
-			msg, pend, err := wire.NewHello(privs[i], name, time.Now())
+			msg, pend, err := wire.NewHelloOpts(privs[i], name, time.Now(), wire.HelloOptions{AckDelay: DefaultAckDelay})
 			if err != nil {
 				t.Fatal(err)
 			}
