@@ -130,23 +130,7 @@ func TestUplinkWithDelayedAcks(t *testing.T) {
 			f := &delayMaster{sessMaster: newSessMaster(t, pub), honour: tc.honour}
 			u := newUplinkCore("m1", "ag", priv, 1000, tc.resendAfter, testLog).withAckDelay(tc.ask)
 			now := time.Unix(1000, 0)
-			deliver := func(msgs ...*anypb.Any) {
-				for len(msgs) > 0 {
-					m := msgs[0]
-					msgs = msgs[1:]
-					if m == nil {
-						continue
-					}
-					for _, reply := range f.receive(m, now) {
-						out, err := u.handle(reply, now)
-						if err != nil {
-							t.Fatal(err)
-						}
-						msgs = append(msgs, out)
-						msgs = append(msgs, u.takeResendNow()...)
-					}
-				}
-			}
+			deliver := func(msgs ...*anypb.Any) { exchangeWith(t, u, f, now, true, msgs...) }
 			deliver(u.hello(now))
 			if !u.stats.Session {
 				t.Fatal("no session")

@@ -339,6 +339,19 @@ func (f *sessMaster) receive(m *anypb.Any, now time.Time) []*anypb.Any {
 // as the uplink actor does, until nothing is left to send.
 func exchange(t *testing.T, u *uplinkCore, f *sessMaster, now time.Time, msgs ...*anypb.Any) {
 	t.Helper()
+	exchangeWith(t, u, f, now, false, msgs...)
+}
+
+// testMaster is a simulated master: the replies to one message.
+type testMaster interface {
+	receive(m *anypb.Any, now time.Time) []*anypb.Any
+}
+
+// exchangeWith is exchange with any simulated master; with holes set, the
+// hole resends the uplink wants at once (takeResendNow) follow each reply's
+// answer, as the uplink actor sends them.
+func exchangeWith(t *testing.T, u *uplinkCore, f testMaster, now time.Time, holes bool, msgs ...*anypb.Any) {
+	t.Helper()
 	for len(msgs) > 0 {
 		m := msgs[0]
 		msgs = msgs[1:]
@@ -351,6 +364,9 @@ func exchange(t *testing.T, u *uplinkCore, f *sessMaster, now time.Time, msgs ..
 				t.Fatal(err)
 			}
 			msgs = append(msgs, out)
+			if holes {
+				msgs = append(msgs, u.takeResendNow()...)
+			}
 		}
 	}
 }

@@ -166,30 +166,38 @@ func (s *Store) List(ns, prefix string, fn func(key string, raw []byte) error) e
 	defer s.leave()
 	pfx := []byte(ns + "/" + prefix)
 	nsLen := len(ns) + 1
-	var fnErr error
+	return s.scan(pfx, pfx, func(item *badger.Item) error {
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("store: list %s/%s*: read value of %q: %w", ns, prefix, item.Key(), err)
+		}
+		return fn(string(item.Key()[nsLen:]), raw)
+	}, func(err error) error { return fmt.Errorf("store: list %s/%s*: %w", ns, prefix, err) })
+}
+
+// scan calls visit for each item whose key starts with pfx, in key order
+// from the key start on, in one read transaction, until visit fails. An
+// error of visit is returned as it is; badger's own errors go through wrap.
+func (s *Store) scan(pfx, start []byte, visit func(*badger.Item) error, wrap func(error) error) error {
+	var visitErr error
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = pfx
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		for it.Seek(pfx); it.ValidForPrefix(pfx); it.Next() {
-			item := it.Item()
-			raw, err := item.ValueCopy(nil)
-			if err != nil {
-				return fmt.Errorf("read value of %q: %w", item.Key(), err)
-			}
-			if err := fn(string(item.Key()[nsLen:]), raw); err != nil {
-				fnErr = err
+		for it.Seek(start); it.ValidForPrefix(pfx); it.Next() {
+			if err := visit(it.Item()); err != nil {
+				visitErr = err
 				return err
 			}
 		}
 		return nil
 	})
-	if fnErr != nil {
-		return fnErr
+	if visitErr != nil {
+		return visitErr
 	}
 	if err != nil {
-		return fmt.Errorf("store: list %s/%s*: %w", ns, prefix, err)
+		return wrap(err)
 	}
 	return nil
 }

@@ -109,41 +109,23 @@ func (s *Store) Reports(host string, from int64, fn func(t int64, samples []mode
 	}
 	defer s.leave()
 	pfx := reportPrefix(host)
-	var fnErr error
-	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = pfx
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(encodeTime(bytes.Clone(pfx), from)); it.ValidForPrefix(pfx); it.Next() {
-			item := it.Item()
-			_, t, _, err := parseReportKey(item.Key())
-			if err != nil {
-				return err
-			}
-			var samples []model.Sample
-			err = item.Value(func(v []byte) error {
-				var err error
-				samples, err = decodeReport(v)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("raw report of %s at %d: %w", host, t, err)
-			}
-			if err := fn(t, samples); err != nil {
-				fnErr = err
-				return err
-			}
+	wrap := func(err error) error { return fmt.Errorf("store: raw reports of %s: %w", host, err) }
+	return s.scan(pfx, encodeTime(bytes.Clone(pfx), from), func(item *badger.Item) error {
+		_, t, _, err := parseReportKey(item.Key())
+		if err != nil {
+			return wrap(err)
 		}
-		return nil
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("store: raw reports of %s: %w", host, err)
-	}
-	return nil
+		var samples []model.Sample
+		err = item.Value(func(v []byte) error {
+			var err error
+			samples, err = decodeReport(v)
+			return err
+		})
+		if err != nil {
+			return wrap(fmt.Errorf("raw report at %d: %w", t, err))
+		}
+		return fn(t, samples)
+	}, wrap)
 }
 
 // decodeReport decodes a raw report value into samples.
