@@ -138,6 +138,9 @@ type uplinkCore struct {
 	// that delays its acks makes progress, the acks of the reports after
 	// it are on their way: see resend.
 	lastProgress time.Time
+	// scratch is the buffer reports are encoded in before their MAC
+	// envelope is built (wire.Session.SealBuf), kept from one to the next.
+	scratch []byte
 }
 
 // ackWait is the least time before resending a report whose ack may be
@@ -210,7 +213,15 @@ func (u *uplinkCore) sign(r *model.Report) *wire.Any {
 		c.Oldest = c.Seq
 	}
 	c.Dropped = u.out.dropped
-	msg, err := wire.AuthReport(u.sess, u.key, &c)
+	var (
+		msg *wire.Any
+		err error
+	)
+	if u.sess != nil {
+		msg, u.scratch, err = u.sess.SealBuf(&c, u.scratch)
+	} else {
+		msg, err = wire.SignReport(u.key, &c)
+	}
 	if err != nil {
 		u.stats.SignErrors++
 		u.log.Error("cannot sign report, dropping it", "seq", r.Seq, "samples", len(r.Samples), "err", err)
