@@ -20,6 +20,12 @@ func (drpcEncoding_File_remote_proto) Marshal(msg drpc.Message) ([]byte, error) 
 	return drpc1.Marshal(msg)
 }
 
+// MarshalAppend encodes msg into buf, which drpc reuses (Lookout patch 7,
+// see marshalAppendVT).
+func (drpcEncoding_File_remote_proto) MarshalAppend(buf []byte, msg drpc.Message) ([]byte, error) {
+	return marshalAppendVT(buf, msg)
+}
+
 func (drpcEncoding_File_remote_proto) Unmarshal(buf []byte, msg drpc.Message) error {
 	return drpc1.Unmarshal(buf, msg)
 }

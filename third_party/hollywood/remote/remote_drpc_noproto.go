@@ -31,6 +31,12 @@ func (drpcEncoding_File_remote_proto) Marshal(msg drpc.Message) ([]byte, error) 
 	return m.MarshalVT()
 }
 
+// MarshalAppend encodes msg into buf, which drpc reuses (Lookout patch 7,
+// see marshalAppendVT).
+func (drpcEncoding_File_remote_proto) MarshalAppend(buf []byte, msg drpc.Message) ([]byte, error) {
+	return marshalAppendVT(buf, msg)
+}
+
 func (drpcEncoding_File_remote_proto) Unmarshal(buf []byte, msg drpc.Message) error {
 	m, ok := msg.(vtMessage)
 	if !ok {
