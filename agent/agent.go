@@ -601,16 +601,23 @@ func (f *collectorActor) Receive(c *actor.Context) {
 // worker collects lane i's families for every round it receives, until
 // the actor stops. A long-lived goroutine keeps its grown stack, where one
 // goroutine per collection grew (copied) its stack every time.
+//
+// The worker reuses its result slices from one round to the next: done
+// copies the samples and checks it keeps into the round's collection, and
+// the actor sends the lane its next round only after done has taken the
+// previous one (busy), so the previous round's slices are free by then.
 func (f *collectorActor) worker(i int, rounds <-chan uint64, eng *actor.Engine, self *actor.PID) {
+	lane := f.grp.lanes[i]
+	res := make([]collected, len(lane))
 	for {
 		select {
 		case <-f.ctx.Done():
 			return
 		case r := <-rounds:
-			d := collectDone{lane: i, round: r}
-			for _, fi := range f.grp.lanes[i] {
-				res, errs := f.run(f.grp.families[fi])
-				d.res = append(d.res, res)
+			d := collectDone{lane: i, round: r, res: res}
+			for k, fi := range lane {
+				var errs []error
+				res[k], errs = f.run(f.grp.families[fi], res[k].samples[:0], res[k].checks[:0])
 				d.errs = append(d.errs, errs...)
 			}
 			eng.Send(self, d)
@@ -703,7 +710,10 @@ func (f *collectorActor) send(c *actor.Context, acc *collected) {
 // least 30 s; the others read /proc and make non-blocking system calls,
 // whose collectors ignore the context, so they run without a timer (two
 // timer operations and three allocations less per family per cycle).
-func (f *collectorActor) run(fam family) (res collected, errs []error) {
+//
+// The samples and checks are appended to samples and checks (the worker's
+// buffers of the previous round).
+func (f *collectorActor) run(fam family, samples []model.Sample, checks []model.Check) (res collected, errs []error) {
 	ctx := f.ctx
 	if fam.ownWorker || fam.solo {
 		var cancel context.CancelFunc
@@ -711,6 +721,7 @@ func (f *collectorActor) run(fam family) (res collected, errs []error) {
 		defer cancel()
 	}
 	res.family = fam.name
+	res.samples, res.checks = samples, checks
 	var runs [8]collectorRun
 	recs := runs[:0]
 	for _, col := range fam.collectors {

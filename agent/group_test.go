@@ -110,8 +110,9 @@ func (g *gateCollector) Collect(ctx context.Context) ([]model.Sample, error) {
 // reportSink spawns a collectorActor for gr under a parent that records
 // every collection it receives.
 type reportSink struct {
-	mu  sync.Mutex
-	got [][]string // units per collection
+	mu   sync.Mutex
+	got  [][]string       // units per collection
+	kept [][]model.Sample // the samples of every collection, as received
 }
 
 func (r *reportSink) snapshot() [][]string {
@@ -142,6 +143,7 @@ func startGroup(t *testing.T, gr group) *reportSink {
 			slices.Sort(units)
 			sink.mu.Lock()
 			sink.got = append(sink.got, units)
+			sink.kept = append(sink.kept, m.samples)
 			sink.mu.Unlock()
 		}
 	}, "testagent")
@@ -164,6 +166,40 @@ func TestCollectorRoundsCombine(t *testing.T) {
 		if !slices.Equal(units, want) {
 			t.Errorf("collection %d = %v, want %v (one per tick, every family)", i, units, want)
 		}
+	}
+}
+
+// TestCollectorRoundsKeepSamples: the workers reuse their result buffers
+// from round to round, but a collection, once delivered (it goes into a
+// report and the uplinks' outboxes), is never changed by later rounds.
+func TestCollectorRoundsKeepSamples(t *testing.T) {
+	tests := []struct {
+		name string
+		fams []family
+	}{
+		{"one family", []family{
+			{name: "a", interval: 10 * time.Millisecond, collectors: []Collector{&gateCollector{name: "a"}}}}},
+		{"two lanes", []family{
+			{name: "a", interval: 10 * time.Millisecond, collectors: []Collector{&gateCollector{name: "a"}}},
+			{name: "b", interval: 10 * time.Millisecond, collectors: []Collector{&gateCollector{name: "b"}}, ownWorker: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := startGroup(t, groups(tt.fams)[0])
+			waitFor(t, 5*time.Second, "20 collections", func() bool { return len(sink.snapshot()) >= 20 })
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			for i, units := range sink.got {
+				var now []string
+				for _, s := range sink.kept[i] {
+					now = append(now, s.Unit)
+				}
+				slices.Sort(now)
+				if !slices.Equal(now, units) {
+					t.Errorf("collection %d was %v when delivered and is %v now", i, units, now)
+				}
+			}
+		})
 	}
 }
 
