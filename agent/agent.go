@@ -126,6 +126,7 @@ type Agent struct {
 	cstat map[string]CollectorStats
 
 	stopOnce sync.Once
+	gc       gcPacer // off unless PaceGC turned it on
 }
 
 // Start validates o, reserves a seq block, starts the agent's engine
@@ -226,6 +227,7 @@ func (a *Agent) Stop() {
 		case <-ctx.Done():
 		}
 		a.remote.Stop().Wait()
+		a.gc.close()
 		a.log.Info("agent stopped", "reports", a.reports.Load())
 	})
 }
@@ -524,6 +526,7 @@ func (g *agentActor) deliver(m collected) {
 	for _, u := range g.uplinks {
 		u.push(r) // shared read-only; uplinks copy before changing fields
 	}
+	g.a.gc.check()
 }
 
 // collectTick asks a collector actor to collect.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"os"
 	"runtime/debug"
 
 	"github.com/lookout-mon/lookout/internal/gctune"
@@ -20,6 +21,25 @@ const GCPercent = 25
 // GOMEMLIMIT, is left as the runtime applied it). It returns the GOGC value
 // in force afterwards.
 func TuneGC(log *slog.Logger) int { return gctune.GCPercent(log, "agent", GCPercent) }
+
+// PaceGC makes a collect whenever the garbage since the last collection
+// passes GCGarbage (checked after each report), unless GOGC or GOMEMLIMIT
+// is set in the environment: the operator's own GC settings are left to
+// the runtime. It is for processes that run the agent alone (`lookout
+// agent`, `lookout-agent`), never for `lookout run`, whose heap is mostly
+// the master's: collecting hundreds of MiB every 256 KiB of garbage would
+// cost far more than it saves. It reports whether pacing is on.
+func PaceGC(a *Agent, log *slog.Logger) bool {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, ok := os.LookupEnv(env); ok {
+			log.Debug("agent GC pacing off: set in the environment", env, v)
+			return false
+		}
+	}
+	a.gc.enable(GCGarbage)
+	log.Debug("agent GC paced", "garbage_bytes", GCGarbage)
+	return true
+}
 
 // Procs is the GOMAXPROCS a standalone agent uses when the GOMAXPROCS
 // environment variable is not set. The agent does little work at a time,

@@ -37,7 +37,7 @@ type Options struct {
 	Interval time.Duration
 	// AfterStart, if set, runs once the agent has started (the command
 	// line tunes the agent's GC there, as `lookout agent` does).
-	AfterStart func()
+	AfterStart func(*agent.Agent)
 }
 
 // ParseArgs parses the child's command line (the arguments after
@@ -107,7 +107,7 @@ func Run(o Options) error {
 		return fmt.Errorf("bench agent-child: %w", err)
 	}
 	if o.AfterStart != nil {
-		o.AfterStart()
+		o.AfterStart(a)
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

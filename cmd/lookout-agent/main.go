@@ -82,9 +82,10 @@ func run(args []string, stdout, stderr io.Writer, started func(*agent.Agent, cha
 			if err != nil {
 				return err
 			}
-			o.AfterStart = func() {
+			o.AfterStart = func(a *agent.Agent) {
 				log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 				agent.TuneGC(log)
+				agent.PaceGC(a, log)
 				agent.TuneProcs(log)
 				agent.ReleaseStartup()
 			}
@@ -129,6 +130,7 @@ func run(args []string, stdout, stderr io.Writer, started func(*agent.Agent, cha
 	// After start-up, as `lookout agent` does; then the start-up garbage
 	// goes back to the OS at once instead of through the scavenger.
 	agent.TuneGC(log)
+	agent.PaceGC(a, log)
 	agent.TuneProcs(log)
 	agent.ReleaseStartup()
 	abs, _ := filepath.Abs(cfg.Node.DataDir)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lookout-mon/lookout/agent"
 	"github.com/lookout-mon/lookout/bench"
 	"github.com/lookout-mon/lookout/bench/agentchild"
 )
@@ -112,8 +113,8 @@ func cmdBenchAgentChild(args []string) error {
 		return err
 	}
 	// Measure the agent as `lookout agent` runs it.
-	o.AfterStart = func() {
-		tuneAgentGC(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	o.AfterStart = func(a *agent.Agent) {
+		tuneAgentGC(a, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
 	return agentchild.Run(o)
 }

@@ -12,9 +12,14 @@ import (
 const agentGCPercent = agent.GCPercent
 
 // tuneAgentGC applies agentGCPercent unless GOGC is set (agent.TuneGC),
-// and the agent's GOMAXPROCS unless GOMAXPROCS is set (agent.TuneProcs). It
-// returns the GOGC value in force afterwards.
-func tuneAgentGC(log *slog.Logger) int {
+// the agent's GOMAXPROCS unless GOMAXPROCS is set (agent.TuneProcs) and,
+// when a is not nil, paces a's collections (agent.PaceGC). It returns the
+// GOGC value in force afterwards.
+func tuneAgentGC(a *agent.Agent, log *slog.Logger) int {
 	agent.TuneProcs(log)
-	return agent.TuneGC(log)
+	pct := agent.TuneGC(log)
+	if a != nil {
+		agent.PaceGC(a, log)
+	}
+	return pct
 }

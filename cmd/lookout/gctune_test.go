@@ -16,7 +16,7 @@ import (
 // environment values win).
 func TestTuneAgentGC(t *testing.T) {
 	testutil.UntunedRuntime(t)
-	if got := tuneAgentGC(slog.New(slog.NewTextHandler(io.Discard, nil))); got != agentGCPercent {
+	if got := tuneAgentGC(nil, slog.New(slog.NewTextHandler(io.Discard, nil))); got != agentGCPercent {
 		t.Errorf("tuneAgentGC() = %d, want %d", got, agentGCPercent)
 	}
 	if got := debug.SetGCPercent(100); got != agentGCPercent {

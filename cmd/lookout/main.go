@@ -130,7 +130,7 @@ func cmdRun(role string, args []string) error {
 	if role == "agent" {
 		// After start-up, whose large one-off allocations (hollywood's
 		// remote inbox) are better made under the default GOGC.
-		tuneAgentGC(log)
+		tuneAgentGC(a.Agent, log)
 	}
 	if role == "master" {
 		tuneMasterGC(log) // likewise after start-up
