@@ -126,3 +126,35 @@ func FuzzMACReportFastDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeMACReportViews: for Seal's layout the decoded body and MAC are
+// views into the envelope, not copies (two allocations per report: the
+// MACReport and the agent's name), and Open still decodes the report.
+func TestDecodeMACReportViews(t *testing.T) {
+	agent, master := handshake(t)
+	msg, err := agent.Seal(sampleReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeMACReport(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(b []byte) int { return cap(msg.Value) - cap(b) } // offset of b in msg.Value
+	if off := start(m.Body); off <= 0 || off+len(m.Body) > len(msg.Value) || !bytes.Equal(msg.Value[off:off+len(m.Body)], m.Body) || &msg.Value[off] != &m.Body[0] {
+		t.Errorf("Body is not a view into the envelope")
+	}
+	if off := start(m.MAC); off <= 0 || &msg.Value[off] != &m.MAC[0] {
+		t.Errorf("MAC is not a view into the envelope")
+	}
+	if _, err := master.Open(m); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := DecodeMACReport(msg); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 2 {
+		t.Errorf("DecodeMACReport: %.0f allocations, want at most 2", n)
+	}
+}

@@ -428,7 +428,10 @@ func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*Any, erro
 	return SignReport(key, r)
 }
 
-// DecodeMACReport decodes a MACReport envelope without checking it.
+// DecodeMACReport decodes a MACReport envelope without checking it. Its
+// Body and MAC may share a.Value's bytes (they do for Seal's layout): the
+// caller must not change a.Value while it uses them. Session.Open does
+// not keep them (the report it decodes copies its strings).
 func DecodeMACReport(a *Any) (*MACReport, error) {
 	var m MACReport
 	fast := false
