@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -32,6 +33,13 @@ type Options struct {
 	// AckDelay is the ack delay the simulated agents ask for (Generator.AckDelay);
 	// 0 means DefaultAckDelay, negative asks for an ack per report.
 	AckDelay time.Duration
+	// Series, if set, receives one line per second of load: reports sent,
+	// acked and resent in that second, the master's CPU (cores) and RSS,
+	// and the reports unacked (shows stalls that an average hides).
+	Series io.Writer
+	// Keep keeps the master's data directory and log, and names it in
+	// Result.KeptDir, instead of removing it.
+	Keep bool
 }
 
 // Result is the outcome of a master load run.
@@ -56,6 +64,9 @@ type Result struct {
 	// IngestTotals is the master's "ingest totals" log line at shutdown
 	// (what it accepted, held, dropped as duplicates, shed), or "".
 	IngestTotals string
+	// KeptDir is the master's directory (data, log, config) when
+	// Options.Keep was set.
+	KeptDir string
 }
 
 // Run performs one master load run.
@@ -97,7 +108,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: temp dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	if !o.Keep {
+		defer os.RemoveAll(dir)
+	}
 
 	sink, err := NewSink(o.Log)
 	if err != nil {
@@ -135,12 +148,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res := &Result{Agents: o.Agents, Engines: len(gen.engines), Values: o.Values, Interval: o.Interval,
 		Offered: float64(o.Agents) / o.Interval.Seconds(), RSSIdle: idle.RSSBytes}
+	if o.Keep {
+		res.KeptDir = dir
+	}
 
 	warm := min(2*time.Second, o.Duration/5)
 	loadCtx, stopLoad := context.WithTimeout(ctx, o.Duration)
 	defer stopLoad()
 	genDone := make(chan struct{})
 	go func() { gen.Run(loadCtx, o.Interval); close(genDone) }()
+	if o.Series != nil {
+		go writeSeries(loadCtx, o.Series, gen, m.PID())
+	}
 	if err := sleepCtx(ctx, warm); err != nil {
 		return nil, err
 	}
@@ -269,4 +288,30 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	rank := int(p/100*float64(len(sorted))+0.999999) - 1
 	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// writeSeries writes one line per second until ctx ends: what the agents
+// sent, got acked and resent in that second, the master's CPU in that
+// second and its RSS, and the reports not yet acked.
+func writeSeries(ctx context.Context, w io.Writer, gen *Generator, pid int) {
+	t0 := time.Now()
+	sent, acked, resent := gen.Sent(), gen.Acked(), gen.resent.Load()
+	p0, _ := ReadProc(pid)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s, a, r := gen.Sent(), gen.Acked(), gen.resent.Load()
+		p1, err := ReadProc(pid)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(w, "t=%5.1fs sent=%6d acked=%6d resent=%6d master_cpu=%.2f master_rss=%dMiB unacked=%d\n",
+			time.Since(t0).Seconds(), s-sent, a-acked, r-resent, p1.CPUSeconds()-p0.CPUSeconds(), p1.RSSBytes>>20, gen.Unacked())
+		sent, acked, resent, p0 = s, a, r, p1
+	}
 }

@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,10 +33,24 @@ func TestRunEndToEnd(t *testing.T) {
 	bin := buildLookout(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var series bytes.Buffer
 	res, err := Run(ctx, Options{Binary: bin, Agents: 20, Engines: 2, Interval: 100 * time.Millisecond,
-		Duration: 3 * time.Second, Crossings: 10, Log: quiet()})
+		Duration: 3 * time.Second, Crossings: 10, Log: quiet(), Series: &series, Keep: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// --series: a line per second of load; --keep: the master's directory
+	// stays, with its log.
+	if lines := strings.Count(series.String(), "\n"); lines < 2 || !strings.Contains(series.String(), "acked=") {
+		t.Errorf("series output (%d lines): %q", lines, series.String())
+	}
+	if res.KeptDir == "" {
+		t.Error("Keep set, no KeptDir")
+	} else {
+		if _, err := os.Stat(filepath.Join(res.KeptDir, "master.log")); err != nil {
+			t.Errorf("kept directory has no master log: %v", err)
+		}
+		os.RemoveAll(res.KeptDir)
 	}
 	if res.Acked == 0 || res.UnackedAtEnd != 0 || res.Rejects != 0 {
 		t.Fatalf("acked %d, unacked at end %d, rejects %d", res.Acked, res.UnackedAtEnd, res.Rejects)

@@ -61,6 +61,9 @@ func (r *Result) WriteMarkdown(w io.Writer) {
 	if r.IngestTotals != "" {
 		fmt.Fprintf(w, "| master ingest totals | %s | |\n", r.IngestTotals)
 	}
+	if r.KeptDir != "" {
+		fmt.Fprintf(w, "| master data, log and config kept in | %s | |\n", r.KeptDir)
+	}
 }
 
 // WriteMarkdown writes the agent footprint as a Markdown table.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -42,6 +43,8 @@ func cmdBench(args []string) error {
 	agentInterval := fs.Duration("agent-interval", 10*time.Millisecond, "collection interval for the agent footprint")
 	masterRun := fs.Bool("master", true, "run the master load test")
 	genProfile := fs.String("gen-cpuprofile", "", "write a CPU profile of this process (the load generator) during the master load test to this file")
+	series := fs.Bool("series", false, "print one line per second of master load (sent, acked, resent, master CPU and RSS) to stderr")
+	keep := fs.Bool("keep", false, "keep the master's data directory and log after the load test (its path is printed)")
 	agentBin := fs.String("agent-bin", "", "binary whose agent the footprint measures, lookout or lookout-agent (default: lookout-agent beside this binary if present, else this binary)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,7 +84,12 @@ func cmdBench(args []string) error {
 		}
 		res, err := bench.Run(ctx, bench.Options{Binary: bin, Agents: *agents, Engines: *engines, Interval: *interval,
 			Duration: *duration, Values: *values, Crossings: *crossings, Pprof: *pprof, Signed: *signed, Log: log,
-			AckDelay: cmp.Or(*ackDelay, -1)})
+			AckDelay: cmp.Or(*ackDelay, -1), Keep: *keep, Series: func() io.Writer {
+				if *series {
+					return os.Stderr
+				}
+				return nil
+			}()})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
