@@ -66,6 +66,7 @@ type simAgent struct {
 	pend    *wire.PendingHello
 	helloAt time.Time
 	rep     *model.Report // reused by report
+	scratch []byte        // encoding buffer kept by seal
 
 	// Resend congestion control, the rules of agent/uplink.go's uplinkCore
 	// (reimplemented: that code is unexported): resend no sooner than
@@ -338,7 +339,7 @@ func (a *simAgent) send(now time.Time) {
 	}
 	r.Dropped = a.dropped
 	hello := a.helloLocked(now)
-	msg, err := wire.AuthReport(a.sess, a.key, r)
+	msg, err := a.seal(r)
 	if err != nil {
 		a.mu.Unlock()
 		a.gen.signErr.Add(1)
@@ -535,12 +536,24 @@ func (a *simAgent) resign(seq uint64) *anypb.Any {
 	r := a.report(seq, a.rng.Float64()*Threshold/2)
 	r.Oldest = a.unacked[0].seq
 	r.Dropped = a.dropped
-	msg, err := wire.AuthReport(a.sess, a.key, r)
+	msg, err := a.seal(r)
 	if err != nil {
 		a.gen.signErr.Add(1)
 		return nil
 	}
 	return msg
+}
+
+// seal encodes r as the real uplink does: MAC'd under the session in the
+// agent's kept scratch buffer (wire.Session.SealBuf), else signed. a.mu
+// must be held.
+func (a *simAgent) seal(r *model.Report) (*anypb.Any, error) {
+	if a.sess == nil {
+		return wire.SignReport(a.key, r)
+	}
+	msg, scratch, err := a.sess.SealBuf(r, a.scratch)
+	a.scratch = scratch
+	return msg, err
 }
 
 func (en *engine) receive(c *actor.Context) {
