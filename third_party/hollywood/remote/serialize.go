@@ -59,6 +59,11 @@ func (ProtoSerializer) Serialize(msg any) ([]byte, error) {
 }
 
 func (ProtoSerializer) Deserialize(data []byte, tname string) (any, error) {
+	if tname == anyTypeName { // Lookout patch 8: see decodeAnyAlias
+		if a, ok := decodeAnyAlias(data); ok {
+			return a, nil
+		}
+	}
 	pname := protoreflect.FullName(tname)
 	n, err := protoregistry.GlobalTypes.FindMessageByName(pname)
 	if err != nil {
