@@ -216,18 +216,44 @@ func (p *workerPool) work(w *poolWorker, fn func()) {
 		} else {
 			timer.Reset(p.timeout)
 		}
-		select {
-		case fn = <-w.work:
-		case <-timer.C:
-			if p.unpark(w) {
-				return
-			}
-			// Schedule took w off the idle stack before we could: its fn
-			// is on the way.
-			fn = <-w.work
+		var exit bool
+		if fn, exit = p.wait(w, timer); exit {
+			return
 		}
 	}
 }
+
+// parkPad is the stack a worker keeps in use while it waits for work.
+const parkPad = 8 << 10
+
+// wait waits for w's next fn, or for timer; exit is true if the worker
+// must end. It waits under a frame of parkPad bytes: the GC halves the
+// stack of a goroutine that uses less than a quarter of it, and an idle
+// worker otherwise uses almost none, so the stack it grew running deep
+// actors was shrunk at every GC cycle and grown (copied) again by the next
+// message. With 8 KiB in use, stacks of up to 32 KiB are kept.
+//
+//go:noinline
+func (p *workerPool) wait(w *poolWorker, timer *time.Timer) (fn func(), exit bool) {
+	var pad [parkPad]byte
+	keepPad(&pad)
+	select {
+	case fn = <-w.work:
+	case <-timer.C:
+		if p.unpark(w) {
+			return nil, true
+		}
+		// Schedule took w off the idle stack before we could: its fn
+		// is on the way.
+		fn = <-w.work
+	}
+	return fn, false
+}
+
+// keepPad uses pad so that the compiler keeps it in wait's frame.
+//
+//go:noinline
+func keepPad(pad *[parkPad]byte) { pad[0] = 1 }
 
 // park puts w on the idle stack; it reports false if the stack is full, in
 // which case the worker must exit.

@@ -442,3 +442,31 @@ func BenchmarkInboxDrainDeepStack(b *testing.B) {
 		runtime.KeepAlive(ballast)
 	}
 }
+
+// BenchmarkPoolStackKept: one inbox, a receive using ~12 KiB of stack,
+// and a GC between every two messages (while the worker is parked), as a
+// loaded master collects while its host actors' workers wait. A worker
+// parked with almost no stack in use was shrunk by every GC and grew its
+// stack again (copying it twice) on the next message; parked under
+// parkPad it keeps it ("grows/op": stack growths per message, from the
+// worker's stack size before and after).
+func BenchmarkPoolStackKept(b *testing.B) {
+	pool := newWorkerPool(maxIdleWorkers, workerIdleTimeout)
+	var wg sync.WaitGroup
+	in := NewInbox(16)
+	in.scheduler = poolScheduler{pool}
+	in.Start(&countProc{deep: 12, wg: &wg})
+	defer in.Stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		in.Send(Envelope{Msg: i})
+		wg.Wait()
+		for atomic.LoadInt32(&in.procStatus) != idle {
+			runtime.Gosched()
+		}
+		b.StopTimer()
+		runtime.GC()
+		b.StartTimer()
+	}
+}
