@@ -146,7 +146,10 @@ type ingest struct {
 	// batches sent to it and answered.
 	hist               *actor.PID
 	histSent, histDone uint64
-	inline             *verifier // used only when there are no verifier children
+	// histQ holds history items waiting for the writer to catch up (see
+	// maxHistInFlight), sent as one batch on its next histDone.
+	histQ  []store.HostSamples
+	inline *verifier // used only when there are no verifier children
 	// sent and done count reports dispatched to / returned from each
 	// verifier, so stats questions see every report sent before them.
 	sent, done [verifyShards]uint64
@@ -397,9 +400,22 @@ func (in *ingest) spawnChildren(c *actor.Context) {
 }
 
 // maxHistInFlight is how many history batches may wait for the history
-// writer; beyond it the ingest writes the next one itself, which slows it
-// down to what the store can take.
-const maxHistInFlight = 4
+// writer. Beyond it the ingest queues the items of its next commits (at
+// most maxHistQueued) and sends them as one batch when the writer answers;
+// beyond that it writes them itself, which slows it down to what the store
+// can take.
+//
+// The writer falls behind in bursts: when a minute closes for every host
+// (a read-modify-write of each series' 1h rollup) and while badger stalls
+// writes. Writing history on the ingest's serial path then (what it did
+// once 4 batches were in flight) took 3.2-3.7 s of a 20 s run at 20,000
+// reports/s, 500 batches at 3.4 ms (p50) each, as each waited for host
+// locks the writer held through its commit; queued and coalesced, the
+// items cost one commit per catch-up instead.
+const (
+	maxHistInFlight = 4
+	maxHistQueued   = 16384
+)
 
 // histBatch asks the history writer to store one commit's samples; it
 // answers histDone.
@@ -562,10 +578,8 @@ func (in *ingest) Receive(c *actor.Context) {
 			in.answerStats(c)
 		}
 	case histDone:
-		// (A reply to a batch sent before this ingest actor restarted has
-		// no matching count.)
-		if in.histDone < in.histSent {
-			in.histDone++
+		if send := in.histAnswered(); send != nil {
+			c.Send(in.hist, histBatch{items: send})
 		}
 	case tick:
 		in.watch(c)
@@ -576,6 +590,10 @@ func (in *ingest) Receive(c *actor.Context) {
 		in.ackDueNow(c)
 	case actor.Stopped:
 		in.flushAllAcks(c)
+		if len(in.histQ) > 0 { // the writer stops with this actor
+			in.writeHistoryNow(in.histQ)
+			in.histQ = nil
+		}
 	case qIngestStats:
 		// Answer once every report that arrived before the question has
 		// come back from its verifier, as if it had been handled inline.
@@ -1026,13 +1044,54 @@ func (in *ingest) flush(c *actor.Context) {
 	if len(hist) == 0 {
 		return
 	}
-	if in.hist != nil && in.histSent-in.histDone < maxHistInFlight {
-		in.histSent++
-		c.Send(in.hist, histBatch{items: hist})
-		return
+	send, now := in.routeHist(hist)
+	if send != nil {
+		c.Send(in.hist, histBatch{items: send})
 	}
-	writeHistory(in.cfg.Store, hist, func(err error) {
-		in.logLimited("hist", "ingest: history write failed", "reports", len(hist), "err", err)
+	if now != nil {
+		in.writeHistoryNow(now)
+	}
+}
+
+// routeHist decides where one commit's history items go (see
+// maxHistInFlight): to the writer at once (send), into the queue (neither),
+// or, with the queue over its bound or no writer, written on the ingest's
+// own path (now: the queued items, then these).
+func (in *ingest) routeHist(items []store.HostSamples) (send, now []store.HostSamples) {
+	switch {
+	case in.hist == nil:
+		return nil, items
+	case in.histSent-in.histDone < maxHistInFlight:
+		in.histSent++
+		return items, nil
+	case len(in.histQ)+len(items) <= maxHistQueued:
+		in.histQ = append(in.histQ, items...)
+		return nil, nil
+	}
+	now, in.histQ = append(in.histQ, items...), nil
+	return nil, now
+}
+
+// histAnswered counts an answer of the history writer and returns the
+// queued items, as one batch, to send it now (nil if none wait).
+func (in *ingest) histAnswered() (send []store.HostSamples) {
+	// (A reply to a batch sent before this ingest actor restarted has no
+	// matching count.)
+	if in.histDone < in.histSent {
+		in.histDone++
+	}
+	if len(in.histQ) == 0 || in.histSent-in.histDone >= maxHistInFlight {
+		return nil
+	}
+	in.histSent++
+	send, in.histQ = in.histQ, nil
+	return send
+}
+
+// writeHistoryNow writes the rollups of items on the ingest's own path.
+func (in *ingest) writeHistoryNow(items []store.HostSamples) {
+	writeHistory(in.cfg.Store, items, func(err error) {
+		in.logLimited("hist", "ingest: history write failed", "reports", len(items), "err", err)
 	})
 }
 
