@@ -40,21 +40,23 @@ import (
 // per-series point of the same bucket, each counted once. Nothing writes
 // them any more.
 //
-// Raw history is stored per report: one entry per (host, report time)
-// holding every value of the report,
+// Raw history is stored per report, one entry per (host, report time)
+// holding every value of the report, in the raw log (rawlog.go), not in
+// badger. Until they expire (RawRetention after an upgrade), raw reports
+// written to badger before the raw log are read too, merged in time order
+// (the raw log's copy of a report wins):
 //
 //	0x01 'H' 'P' <host> 0x00 <time> <series of the report's first sample>
 //
 // (the series only tells apart two reports of a host with the same
 // timestamp; a second report with the same time and first series replaces
-// the first, as a per-sample key always did). Its value is
-// reportValueVersion, then per sample the series name and its attribute list
-// (see appendReportSample). A report of 4 samples costs 1 raw entry instead
-// of 4. A raw History read scans the host's reports in the time range and
-// extracts the value asked for (the dashboard's 1h graph of a host reporting
-// every 10 s: ~360 reports per collector family). Every entry carries a
-// badger expiry computed from its own time, so retention holds even for
-// late points.
+// the first, as a per-sample key always did). The value, in both places,
+// is reportValueVersion, then per sample the series name and its attribute
+// list (see appendReportSample). A raw History read takes the host's
+// reports in the time range and extracts the value asked for (the
+// dashboard's 1h graph of a host reporting every 10 s: ~360 reports per
+// collector family). Retention counts from each report's own time, so it
+// holds even for late points.
 //
 // Older formats: raw samples ('R', one key per sample with an empty <attr>,
 // value appendSampleValue's) written before raw reports are still read,
@@ -1091,6 +1093,7 @@ func (h *history) all() map[string]*hostHist {
 type txnWriter struct {
 	db  *badger.DB
 	txn *badger.Txn
+	raw []rawRec // raw reports, for the raw log (addSamples)
 }
 
 func newTxnWriter(db *badger.DB) *txnWriter {
@@ -1233,6 +1236,10 @@ func (s *Store) addSamplesBatch(items []HostSamples, raw bool) error {
 			return err
 		}
 	}
+	// Raw reports first, as Batch.Commit does.
+	if err := s.raw.append(w.raw); err != nil {
+		return fmt.Errorf("store: raw history of %d reports: %w", len(items), err)
+	}
 	if err := w.commit(); err != nil {
 		return fmt.Errorf("store: commit history of %d reports: %w", len(items), err)
 	}
@@ -1307,12 +1314,8 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 		}
 		rep = appendReportSample(rep, series, attrs)
 	}
-	if rep != nil {
-		if e := s.entry(reportKey(host, ts, first), rep, resSample, ts, now); e != nil {
-			if err := w.set(e); err != nil {
-				return fmt.Errorf("store: raw history of %s: %w", host, err)
-			}
-		}
+	if rep != nil && ts > now.Add(-s.opt.RawRetention).UnixNano() {
+		w.raw = append(w.raw, rawRec{host: host, t: ts, first: first, value: rep})
 	}
 	if skipped > 0 {
 		s.log.Debug("history values skipped (bad name or not finite)", "host", host, "skipped", skipped)
@@ -1503,17 +1506,27 @@ func (s *Store) History(host, series, attr string, from, to time.Time, step time
 	}
 	legacy := res != resSample && s.hist.hasLegacy(s.db)
 	var pts []Point
+	if res == resSample {
+		// Raw: the host's reports (the raw log, and badger's from before
+		// it), then legacy per-sample entries (only for RawRetention after
+		// the upgrade), merged in time order.
+		reps, err := s.rawReports(host, fromNS, toNS)
+		if err != nil {
+			return nil, fmt.Errorf("store: history of %s %s.%s: %w", host, series, attr, err)
+		}
+		for _, r := range reps {
+			x, ok, err := reportAttr(r.value, series, attr)
+			if err != nil {
+				return nil, fmt.Errorf("store: history of %s %s.%s: raw report at %d: %w", host, series, attr, r.t, err)
+			}
+			if ok {
+				pts = append(pts, Point{T: time.Unix(0, r.t), Min: x, Avg: x, Max: x, N: 1})
+			}
+		}
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		if res != resSample {
 			return scanRollups(txn, &pts, res, host, series, attr, fromNS, toNS, legacy)
-		}
-		// Raw: the host's reports, then legacy per-sample entries (only
-		// for RawRetention after the upgrade), merged in time order.
-		if err := scanPoints(txn, &pts, reportPrefix(host), true, fromNS, toNS, func(v []byte) (Point, bool, error) {
-			x, ok, err := reportAttr(v, series, attr)
-			return Point{Min: x, Avg: x, Max: x, N: 1}, ok, err
-		}); err != nil {
-			return err
 		}
 		n := len(pts)
 		if err := scanPoints(txn, &pts, seriesPrefix(resSample, host, series, ""), false, fromNS, toNS, func(v []byte) (Point, bool, error) {

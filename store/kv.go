@@ -210,6 +210,7 @@ type Batch struct {
 	err  error // first error of Put/Delete, returned by Commit
 	done bool
 	n    int
+	raw  []rawRec // raw reports (PutReport), appended to the raw log by Commit
 }
 
 // Batch starts an atomic batch of writes.
@@ -295,6 +296,13 @@ func (b *Batch) Commit(sync bool) error {
 		return err
 	}
 	defer b.s.leave()
+	// The raw reports go to the raw log first: once the transaction (the
+	// reports' seqs) is committed, their values are there. A crash in
+	// between leaves raw reports that were never acked; their agents send
+	// them again, and a report written twice reads once.
+	if err := b.s.raw.append(b.raw); err != nil {
+		return err
+	}
 	if err := b.txn.Commit(); err != nil {
 		return fmt.Errorf("store: commit batch of %d writes: %w", b.n, err)
 	}

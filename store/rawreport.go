@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,11 +65,12 @@ func EncodeReport(samples []model.Sample) RawReport {
 }
 
 // PutReport adds host's raw report of time t (unix nanoseconds), as
-// AddSamples writes it (same key, same expiry: RawRetention after t), to
-// the batch. It writes nothing for an empty RawReport, for a report older
-// than the raw retention, or while the history is read-only (free space
-// low, see ErrHistoryReadOnly). Errors are those of Put (ErrBatchFull
-// leaves the batch as it was).
+// AddSamples writes it (kept RawRetention after t), to the batch: Commit
+// appends it to the raw log before it commits the batch's other writes. It
+// writes nothing for an empty RawReport, for a report older than the raw
+// retention, or while the history is read-only (free space low, see
+// ErrHistoryReadOnly). Its only error is an invalid host name (or an
+// earlier error of the batch); raw reports never fill a batch.
 func (b *Batch) PutReport(host string, t int64, rr RawReport) error {
 	if b.err != nil {
 		return b.err
@@ -79,15 +82,12 @@ func (b *Batch) PutReport(host string, t int64, rr RawReport) error {
 		b.err = err
 		return err
 	}
-	e := b.s.entry(reportKey(host, t, rr.First), rr.Value, resSample, t, b.s.opt.Now())
-	if e == nil {
-		return nil
+	if t <= b.s.opt.Now().Add(-b.s.opt.RawRetention).UnixNano() {
+		return nil // would expire at once
 	}
-	err := b.set(e)
-	if err != nil && !errors.Is(err, ErrBatchFull) {
-		b.err = err
-	}
-	return err
+	b.raw = append(b.raw, rawRec{host: host, t: t, first: rr.First, value: rr.Value})
+	b.n++
+	return nil
 }
 
 // RawRetention is how long raw reports are kept (Options.RawRetention).
@@ -108,24 +108,67 @@ func (s *Store) Reports(host string, from int64, fn func(t int64, samples []mode
 		return err
 	}
 	defer s.leave()
-	pfx := reportPrefix(host)
-	wrap := func(err error) error { return fmt.Errorf("store: raw reports of %s: %w", host, err) }
-	return s.scan(pfx, encodeTime(bytes.Clone(pfx), from), func(item *badger.Item) error {
-		_, t, _, err := parseReportKey(item.Key())
+	reps, err := s.rawReports(host, from, math.MaxInt64)
+	if err != nil {
+		return fmt.Errorf("store: raw reports of %s: %w", host, err)
+	}
+	for _, r := range reps {
+		samples, err := decodeReport(r.value)
 		if err != nil {
-			return wrap(err)
+			return fmt.Errorf("store: raw reports of %s: raw report at %d: %w", host, r.t, err)
 		}
-		var samples []model.Sample
-		err = item.Value(func(v []byte) error {
-			var err error
-			samples, err = decodeReport(v)
+		if err := fn(r.t, samples); err != nil {
 			return err
-		})
-		if err != nil {
-			return wrap(fmt.Errorf("raw report at %d: %w", t, err))
 		}
-		return fn(t, samples)
-	}, wrap)
+	}
+	return nil
+}
+
+// rawReports returns host's raw reports with from <= t <= to that are
+// still kept, in time order (then by first series), each (time, first
+// series) once: those of the raw log and, until they expire, those badger
+// holds from before the raw log ('P' keys; the raw log's copy wins).
+// The caller holds s.enter.
+func (s *Store) rawReports(host string, from, to int64) ([]rawEntry, error) {
+	reps, err := s.raw.scan(host, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var legacy []rawEntry
+	pfx := reportPrefix(host)
+	errEnd := errors.New("end of range")
+	err = s.scan(pfx, encodeTime(bytes.Clone(pfx), from), func(item *badger.Item) error {
+		_, t, first, err := parseReportKey(item.Key())
+		if err != nil {
+			return err
+		}
+		if t > to {
+			return errEnd
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("raw report at %d: %w", t, err)
+		}
+		legacy = append(legacy, rawEntry{t: t, first: first, value: v})
+		return nil
+	}, func(err error) error { return err })
+	if err != nil && !errors.Is(err, errEnd) {
+		return nil, err
+	}
+	if len(legacy) == 0 {
+		return reps, nil
+	}
+	all := append(legacy, reps...) // legacy first: a stable sort keeps the raw log's copy last
+	slices.SortStableFunc(all, func(a, b rawEntry) int { return cmp.Or(cmp.Compare(a.t, b.t), strings.Compare(a.first, b.first)) })
+	out := all[:0]
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].t == r.t && out[n-1].first == r.first {
+			out[n-1] = r
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // decodeReport decodes a raw report value into samples.

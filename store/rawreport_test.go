@@ -2,14 +2,13 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/lookout-mon/lookout/model"
 )
@@ -83,20 +82,17 @@ func TestEncodeReportMatchesAddSamples(t *testing.T) {
 	}
 }
 
-// reportKeys lists the raw report keys of s.
+// reportKeys lists the raw reports of host web1 in s as time/first
+// series (the raw log's and any badger holds).
 func reportKeys(t *testing.T, s *Store) []string {
 	t.Helper()
 	var keys []string
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{0x01, 'H', resReport}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, string(it.Item().KeyCopy(nil)))
-		}
-		return nil
-	})
+	reps, err := s.rawReports("web1", math.MinInt64, math.MaxInt64)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range reps {
+		keys = append(keys, fmt.Sprintf("%d/%s", r.t, r.first))
 	}
 	return keys
 }

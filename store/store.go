@@ -1,9 +1,10 @@
 // Package store owns the master's persistence: one badger v4 database under
 // the data directory holding small msgpack-encoded state in namespaces (host
 // state, ingest sequence numbers, alarm states, rules, maintenance windows,
-// the notifier outbox and ledger), the time-series history of sample values
-// (raw points plus 1m and 1h min/avg/max rollups, each with its own
-// retention) and the up/down history (downtimes).
+// the notifier outbox and ledger), the 1m and 1h min/avg/max rollups of
+// sample values and the up/down history (downtimes); and, beside it in
+// rawlog/, an append-only log of the raw reports (every value, kept
+// RawRetention; see rawlog.go for why they are not in badger).
 //
 // Badger is tuned for a small machine (8 MiB memtables, 2 MiB base tables,
 // no block compression, 32 MiB block cache, 64 MiB value-log files; see
@@ -51,6 +52,8 @@ const (
 	MinuteRollupRetention = 48 * time.Hour
 	// SpaceCheckInterval is how often the free space of the data dir is checked.
 	SpaceCheckInterval = 10 * time.Second
+	// rawLogDir is the raw history log's directory in the data dir.
+	rawLogDir = "rawlog"
 	// lockName is the file the store flocks to keep other processes out
 	// (badger's own "LOCK" file is a pid file, not the lock).
 	lockName = "lookout.lock"
@@ -140,6 +143,7 @@ type Store struct {
 	critical  atomic.Bool // free < CriticalFreeBytes
 
 	hist history
+	raw  *rawLog // raw reports (see rawlog.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -221,6 +225,13 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open badger in %s: %w", dir, err)
 	}
 	s.db = db
+	raw, err := openRawLog(filepath.Join(dir, rawLogDir), o.RawRetention, o.Now, s.log)
+	if err != nil {
+		db.Close()
+		lock.Close()
+		return nil, err
+	}
+	s.raw = raw
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(2)
@@ -292,6 +303,9 @@ func (s *Store) Close() error {
 		}
 	} else {
 		s.log.Warn("disk almost full: open history rollups not flushed on close")
+	}
+	if err := s.raw.close(); err != nil {
+		errs = append(errs, fmt.Errorf("store: close raw log: %w", err))
 	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("store: close badger: %w", err))
@@ -374,6 +388,7 @@ func (s *Store) spaceLoop(ctx context.Context) {
 			if _, _, err := s.CheckSpace(); err != nil {
 				s.log.Warn("free space check failed", "err", err)
 			}
+			s.raw.expire()
 			if tick%6 != 0 {
 				continue
 			}
