@@ -46,6 +46,14 @@ func TestWriteMarkdown(t *testing.T) {
 			RSSIdle: 25 << 20, RSSLoad: 1347 << 20, RSSSettled: 1854 << 20, RSSPerHostLoad: 1353 << 10, RSSPerHostSettled: 1873 << 10,
 			Requested: 176, IngestTotals: "accepted=23103 gaps=12 overloaded=170000"}},
 	}
+	tests = append(tests, struct {
+		name string
+		res  *Result
+	}{"master_keptup.md", &Result{Agents: 1000, Engines: 4, Values: 40, Interval: 50 * time.Millisecond, Window: 38 * time.Second,
+		Offered: 20000, Sent: 760004, Acked: 759392, IngestRate: 19984, MasterCPUPerReport: ms(0.05), MasterCPUShare: 1.0,
+		GeneratorCPUShare: 0.47, RSSIdle: 20 << 20, RSSLoad: 129 << 20, RSSSettled: 134 << 20, RSSPerHostLoad: 111 << 10,
+		RSSPerHostSettled: 116 << 10, Latencies: []time.Duration{ms(1.1), ms(2.5)}, Requested: 2,
+		Notifications: map[string]int{"ALARM": 2}}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -58,4 +66,27 @@ func TestWriteMarkdown(t *testing.T) {
 		CPUPerCycle: ms(1.68), UserPerCycle: ms(1.01), SysPerCycle: ms(0.67), SwitchesPerCycle: 17.5, InvoluntaryPerCycle: 2.5,
 		ReportsPerCycle: 6, BytesPerReport: 448, AcksPerCycle: 0.04, AckDelay: 250 * time.Millisecond}).WriteMarkdown(&b)
 	golden(t, "agent.md", b.Bytes())
+}
+
+// TestIngestTargetMet: the ingest target is met by the acked rate, or by a
+// master that kept up with at least the target offered; not by one that
+// fell behind, resent or left reports unacked, nor below the target.
+func TestIngestTargetMet(t *testing.T) {
+	tests := []struct {
+		name string
+		r    Result
+		want bool
+	}{
+		{"rate", Result{IngestRate: 20367, Offered: 20000, Sent: 100, Acked: 90}, true},
+		{"kept up", Result{IngestRate: 19984, Offered: 20000, Sent: 760004, Acked: 759392}, true},
+		{"behind", Result{IngestRate: 19113, Offered: 20000, Sent: 359960, Acked: 344030}, false},
+		{"resent", Result{IngestRate: 19990, Offered: 20000, Sent: 1000, Acked: 1000, Resent: 3}, false},
+		{"unacked", Result{IngestRate: 19990, Offered: 20000, Sent: 1000, Acked: 1000, UnackedAtEnd: 1}, false},
+		{"offered less", Result{IngestRate: 10000, Offered: 10000, Sent: 1000, Acked: 1000}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.r.IngestTargetMet(); got != tt.want {
+			t.Errorf("%s: IngestTargetMet = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }
