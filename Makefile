@@ -62,7 +62,9 @@ bench: build
 	{ $(BIN) bench --agents 100  --interval 1s    --duration 15s --agent=false; \
 	  $(BIN) bench --agents 1000 --interval 250ms --duration 15s --agent=false; \
 	  $(BIN) bench --agents 1000 --interval 100ms --duration 15s --agent=false; \
-	  $(BIN) bench --agents 1000 --interval 50ms  --duration 20s --agent=false; \
+	  $(BIN) bench --agents 1000 --interval 50ms  --duration 40s --agent=false; \
+	  $(BIN) bench --agents 1100 --interval 50ms  --duration 40s --agent=false; \
+	  $(BIN) bench --agents 1250 --interval 50ms  --duration 40s --agent=false; \
 	  $(BIN) bench --agents 2000 --interval 2s    --duration 15s --agent=false; \
 	  $(BIN) bench --agents 500  --interval 500ms --duration 15s --agent=false; \
 	  $(BIN) bench --agents 2000 --interval 2s    --duration 40s --agent=false; \
