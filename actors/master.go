@@ -166,7 +166,7 @@ func (r *root) Receive(c *actor.Context) {
 		r.sup.Spawn(c, "hosts", "main", newHostsSup(HostsConfig{Store: o.Store, Log: o.Log.With("actor", "hosts"), Router: p["router"],
 			Query: p["query"], Stream: p["stream"], HostTimeout: o.HostTimeout, PersistentDowntime: o.PersistentDowntime,
 			ConfigRules: o.Rules, Debug: o.Debug, Now: o.Now, Recover: r.rec, OnStorm: onStorm, OnRestart: onRestart, Inject: o.Inject,
-			StormBackoff: o.StormBackoff, Cluster: o.Cluster}), 0)
+			StormBackoff: o.StormBackoff, Cluster: o.Cluster, Tick: o.Tick}), 0)
 		r.sup.Spawn(c, "ingest", "main", newIngest(IngestConfig{Master: o.Name, Keys: o.Keys, Store: o.Store, Hosts: p["hosts"],
 			Log: o.Log.With("actor", "ingest"), RateLimit: o.RateLimit, RateBurst: o.RateBurst,
 			Router: p["router"], AgentSilence: o.AgentSilence, Now: o.Now, FlushDelay: o.IngestFlushDelay, Backlog: o.IngestBacklog}), 0)
