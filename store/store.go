@@ -177,40 +177,32 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s.setSpace(free)
 
-	// Memory under write load is mostly badger's table builders, not the
-	// memtables: a builder holds the whole table it builds in Go-heap
-	// buffers that double as they fill (a memtable flush builds one table
-	// of about a memtable's size, a compaction several of up to the level's
-	// table size in parallel), snappy adds an output buffer per block, and
-	// badger pools up to 8 builder allocators with all their buffers. At
-	// 10,000 reports/s the heap profile had 232 MiB of them with 16 MiB
-	// memtables, 4 MiB base tables and snappy. Halving both sizes and
-	// writing blocks uncompressed cut the master's RSS at the end of
-	// `lookout bench --agents 1000 --interval 100ms` from ~430 to ~300 MiB
-	// (BENCHMARKS.md) for ~5 us more CPU per report (twice as many
-	// memtable flushes). The memtable size also bounds one transaction
-	// (15%, ~1.2 MiB here: an atomic Batch beyond it fails with
-	// ErrTxnTooBig), and must stay above the 1 MiB value threshold.
-	//
-	// Raw history keys are host-major, so every level-0 table overlaps all
-	// of level 1 and each L0->L1 compaction rewrites it: at 20,000 reports/s
-	// building and msync-ing compacted tables was ~27% of the master's CPU,
-	// and writes stalled on level 0. Letting level 0 hold 10 tables (stall
-	// at 20) and a third memtable absorb a slow flush cut the CPU per
-	// report from 70-74 to 53-55 us and raised the sustained rate from
-	// 16.7-19.0k to 19.5-19.7k reports/s (`lookout bench`, 20k/s offered,
-	// alternating runs), with the same RSS. Reads check a few more level-0
-	// tables (bloom filters keep point gets cheap).
+	// Raw reports, most of what a master writes, are not in badger (the
+	// raw log, rawlog.go); badger takes the seq keys, rollups, checkpoints
+	// and state, about a tenth of the bytes. So its memtables are small (4
+	// MiB, 2 of them, level 0 at badger's defaults of 5 tables, stall at
+	// 15): at 20,000 reports/s the master's RSS at the end of a 40 s run
+	// fell from 122-132 to 89 MiB against 8 MiB x 3 memtables and 10/20
+	// level-0 tables (which had been sized for the raw reports), with the
+	// same CPU and nothing resent. A memtable also bounds one transaction
+	// to 15% of its size (~630 KB here: an atomic Batch beyond it fails
+	// with ErrTxnTooBig, the ingest's batches take the seq keys of
+	// thousands of hosts), and the value threshold must stay below that
+	// bound (256 KiB: no value of ours is that large). Table builders
+	// hold the table they build in Go-heap buffers, so base tables are
+	// small too (2 MiB) and blocks uncompressed (snappy added an output
+	// buffer per block); see BENCHMARKS.md rounds 3 and 6.
 	bo := badger.DefaultOptions(dir).
-		WithMemTableSize(8 << 20).
-		WithNumMemtables(3).
+		WithMemTableSize(4 << 20).
+		WithValueThreshold(256 << 10).
+		WithNumMemtables(2).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
 		WithBaseTableSize(2 << 20).
 		WithCompression(options.None).
-		WithNumLevelZeroTables(10).
-		WithNumLevelZeroTablesStall(20).
+		WithNumLevelZeroTables(5).
+		WithNumLevelZeroTablesStall(15).
 		WithNumCompactors(2).
 		WithSyncWrites(false).
 		// No transaction relies on badger's conflict detection: state
