@@ -500,26 +500,35 @@ func decodeRawIndexHeader(b []byte, size int64) (rawIndexHeader, error) {
 	return h, nil
 }
 
-// readRawIndexHeader reads the header of an index file (a segment is
-// never appended to once its index is written).
-func readRawIndexHeader(path, seg string) (minT, maxT int64, n int, err error) {
+// openRawIndex opens an index file and reads and checks its header; the
+// caller closes the file.
+func openRawIndex(path string) (*os.File, rawIndexHeader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, rawIndexHeader{}, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
+	if err == nil {
+		var b [rawIdxHeader]byte
+		if _, err = f.ReadAt(b[:], 0); err == nil {
+			var h rawIndexHeader
+			if h, err = decodeRawIndexHeader(b[:], st.Size()); err == nil {
+				return f, h, nil
+			}
+		}
+	}
+	f.Close()
+	return nil, rawIndexHeader{}, err
+}
+
+// readRawIndexHeader reads the header of segment seg's index file (a
+// segment is never appended to once its index is written).
+func readRawIndexHeader(path, seg string) (minT, maxT int64, n int, err error) {
+	f, h, err := openRawIndex(path)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	var b [rawIdxHeader]byte
-	if _, err := f.ReadAt(b[:], 0); err != nil {
-		return 0, 0, 0, err
-	}
-	h, err := decodeRawIndexHeader(b[:], st.Size())
-	if err != nil {
-		return 0, 0, 0, err
-	}
+	f.Close()
 	if _, err := os.Stat(seg); err != nil {
 		return 0, 0, 0, err
 	}
@@ -528,23 +537,11 @@ func readRawIndexHeader(path, seg string) (minT, maxT int64, n int, err error) {
 
 // indexRefs returns the refs of host (its hash's entry) in an index file.
 func (l *rawLog) indexRefs(path, host string) ([]rawRef, error) {
-	f, err := os.Open(path)
+	f, h, err := openRawIndex(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	var hb [rawIdxHeader]byte
-	if _, err := f.ReadAt(hb[:], 0); err != nil {
-		return nil, err
-	}
-	h, err := decodeRawIndexHeader(hb[:], st.Size())
-	if err != nil {
-		return nil, err
-	}
 	table := make([]byte, rawIdxHostLen*int(h.hosts))
 	if _, err := f.ReadAt(table, rawIdxHeader); err != nil {
 		return nil, err

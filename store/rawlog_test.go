@@ -17,23 +17,10 @@ import (
 	"github.com/lookout-mon/lookout/model"
 )
 
-// rawClock is a settable clock for raw log tests.
-type rawClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *rawClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *rawClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // openTestRawLog opens a raw log in dir with a 1 h retention on clk.
-func openTestRawLog(t *testing.T, dir string, clk *rawClock) *rawLog {
+func openTestRawLog(t *testing.T, dir string, clk *clock) *rawLog {
 	t.Helper()
 	l, err := openRawLog(dir, time.Hour, clk.now, quietLog())
 	if err != nil {
@@ -69,7 +56,7 @@ func rrec(host string, dt int64, first, value string) rawRec {
 // and after a reopen, with the segments' index files.
 func TestRawLogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	clk := &rawClock{t: time.Unix(0, rawBase).Add(time.Minute)}
+	clk := &clock{t: time.Unix(0, rawBase).Add(time.Minute)}
 	l := openTestRawLog(t, dir, clk)
 	l.segAge = 10 * time.Second
 	steps := [][]rawRec{
@@ -82,7 +69,7 @@ func TestRawLogRoundTrip(t *testing.T) {
 		if err := l.append(recs); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(6 * time.Second) // a new segment every other step
+		clk.t = clk.t.Add(6 * time.Second) // a new segment every other step
 	}
 	want := []string{"10/m.cpu:all=b", "20/m.cpu:all=d", "20/m.disk:/=c", "30/m.cpu:all=a2"}
 	check := func(when string, l *rawLog) {
@@ -135,14 +122,14 @@ func TestRawLogRoundTrip(t *testing.T) {
 // file went missing is indexed again.
 func TestRawLogCrash(t *testing.T) {
 	dir := t.TempDir()
-	clk := &rawClock{t: time.Unix(0, rawBase).Add(time.Minute)}
+	clk := &clock{t: time.Unix(0, rawBase).Add(time.Minute)}
 	l := openTestRawLog(t, dir, clk)
 	l.segAge = 10 * time.Second
 	for i := range 4 {
 		if err := l.append([]rawRec{rrec("h", int64(i), "s", fmt.Sprint("v", i))}); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(6 * time.Second)
+		clk.t = clk.t.Add(6 * time.Second)
 	}
 	l.idxWG.Wait()
 	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
@@ -188,7 +175,7 @@ func TestRawLogCrash(t *testing.T) {
 // is skipped, with the rest of the host's history still read.
 func TestRawLogCorruptRecord(t *testing.T) {
 	dir := t.TempDir()
-	clk := &rawClock{t: time.Unix(0, rawBase).Add(time.Minute)}
+	clk := &clock{t: time.Unix(0, rawBase).Add(time.Minute)}
 	l := openTestRawLog(t, dir, clk)
 	if err := l.append([]rawRec{rrec("h", 1, "s", "one"), rrec("h", 2, "s", "two"), rrec("h", 3, "s", "three")}); err != nil {
 		t.Fatal(err)
@@ -213,19 +200,19 @@ func TestRawLogCorruptRecord(t *testing.T) {
 // being appended to stays.
 func TestRawLogRetention(t *testing.T) {
 	dir := t.TempDir()
-	clk := &rawClock{t: time.Unix(0, rawBase)}
+	clk := &clock{t: time.Unix(0, rawBase)}
 	l := openTestRawLog(t, dir, clk)
 	defer l.close()
 	l.segAge = time.Minute
 	if err := l.append([]rawRec{rrec("h", 0, "s", "old")}); err != nil {
 		t.Fatal(err)
 	}
-	clk.add(50 * time.Minute)
+	clk.t = clk.t.Add(50 * time.Minute)
 	if err := l.append([]rawRec{rrec("h", int64(50*time.Minute), "s", "new")}); err != nil {
 		t.Fatal(err)
 	}
 	l.idxWG.Wait()
-	clk.add(20 * time.Minute) // the first report is 70 min old, the second 20
+	clk.t = clk.t.Add(20 * time.Minute) // the first report is 70 min old, the second 20
 	if got := scanAll(t, l, "h"); !slices.Equal(got, []string{fmt.Sprintf("%d/s=new", int64(50*time.Minute))}) {
 		t.Fatalf("after the retention: %q", got)
 	}
@@ -238,7 +225,7 @@ func TestRawLogRetention(t *testing.T) {
 	if len(l.segs) != 1 || slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "0000000000000000.") }) {
 		t.Fatalf("after expire: %d segments, files %q; want the first segment and its index gone", len(l.segs), names)
 	}
-	clk.add(2 * time.Hour)
+	clk.t = clk.t.Add(2 * time.Hour)
 	l.expire() // the segment being appended to is kept
 	if len(l.segs) != 1 {
 		t.Fatalf("the segment being appended to was expired")
@@ -248,7 +235,7 @@ func TestRawLogRetention(t *testing.T) {
 // TestRawLogConcurrent: appends, rotations, scans and expiry at once (run
 // with -race).
 func TestRawLogConcurrent(t *testing.T) {
-	clk := &rawClock{t: time.Unix(0, rawBase)}
+	clk := &clock{t: time.Unix(0, rawBase)}
 	l := openTestRawLog(t, t.TempDir(), clk)
 	l.segSize = 4 << 10
 	var wg sync.WaitGroup
