@@ -1314,7 +1314,7 @@ func (s *Store) addSamples(w *txnWriter, hh *hostHist, host string, t time.Time,
 		}
 		rep = appendReportSample(rep, series, attrs)
 	}
-	if rep != nil && ts > now.Add(-s.opt.RawRetention).UnixNano() {
+	if rep != nil {
 		w.raw = append(w.raw, rawRec{host: host, t: ts, first: first, value: rep})
 	}
 	if skipped > 0 {

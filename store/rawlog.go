@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -222,7 +223,7 @@ func (l *rawLog) scanSegment(path string) (mem map[string][]rawRef, minT, maxT i
 // at a clean end).
 func scanRawRecords(r io.Reader) (mem map[string][]rawRef, minT, maxT int64, n int, end int64, bad error) {
 	mem = map[string][]rawRef{}
-	minT, maxT = 1<<63-1, -1<<63
+	minT, maxT = math.MaxInt64, math.MinInt64
 	var magic [len(rawSegMagic)]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:]) != rawSegMagic {
 		return mem, minT, maxT, 0, 0, fmt.Errorf("%w: no segment header", errRawCorrupt)
@@ -245,7 +246,7 @@ func scanRawRecords(r io.Reader) (mem map[string][]rawRef, minT, maxT int64, n i
 		if _, err := io.ReadFull(r, payload); err != nil {
 			return mem, minT, maxT, n, end, fmt.Errorf("%w: record: %v", errRawCorrupt, err)
 		}
-		if crc32.Checksum(payload, rawCRC) != binary.BigEndian.Uint32(hdr[4:]) {
+		if !rawRecordValid(hdr[:], payload) {
 			return mem, minT, maxT, n, end, fmt.Errorf("%w: record checksum", errRawCorrupt)
 		}
 		host, t, _, _, err := parseRawPayload(payload)
@@ -275,6 +276,12 @@ func appendRawRecord(dst []byte, rec *rawRec) []byte {
 	return dst
 }
 
+// rawRecordValid reports whether a record's header (length, CRC-32C)
+// matches its payload.
+func rawRecordValid(hdr, payload []byte) bool {
+	return binary.BigEndian.Uint32(hdr) == uint32(len(payload)) && crc32.Checksum(payload, rawCRC) == binary.BigEndian.Uint32(hdr[4:])
+}
+
 // parseRawPayload splits a record's payload. The strings are copies; value
 // shares p.
 func parseRawPayload(p []byte) (host string, t int64, first string, value []byte, err error) {
@@ -302,9 +309,13 @@ func parseRawPayload(p []byte) (host string, t int64, first string, value []byte
 	return host, t, first, p, nil
 }
 
-// append writes recs to the segment being appended to (one write), after
-// starting a new segment if it is too old or too large.
+// append writes recs, less those already older than the retention, to the
+// segment being appended to (one write), after starting a new segment if
+// it is too old or too large. It may overwrite recs (dropping the expired).
 func (l *rawLog) append(recs []rawRec) error {
+	// A report older than the retention would expire at once.
+	limit := l.now().Add(-l.retention).UnixNano()
+	recs = slices.DeleteFunc(recs, func(r rawRec) bool { return r.t <= limit })
 	if len(recs) == 0 {
 		return nil
 	}
@@ -373,7 +384,7 @@ func (l *rawLog) rotate(now time.Time) error {
 	}
 	l.nextID++
 	l.f, l.size, l.opened = f, int64(len(rawSegMagic)), now
-	l.segs = append(l.segs, &rawSeg{id: id, path: path, mem: map[string][]rawRef{}, minT: 1<<63 - 1, maxT: -1 << 63})
+	l.segs = append(l.segs, &rawSeg{id: id, path: path, mem: map[string][]rawRef{}, minT: math.MaxInt64, maxT: math.MinInt64})
 	return nil
 }
 
@@ -597,19 +608,20 @@ func (l *rawLog) scan(host string, from, to int64) ([]rawEntry, error) {
 	if from > to {
 		return nil, nil
 	}
+	// The segments to read, oldest first, and for those indexed in memory
+	// the host's refs.
 	type segRefs struct {
-		order int
-		path  string
-		refs  []rawRef // nil: read the index file
-		mem   bool
+		path string
+		refs []rawRef
+		mem  bool // refs is set; else read the index file
 	}
 	var work []segRefs
 	l.mu.Lock()
-	for i, seg := range l.segs {
+	for _, seg := range l.segs {
 		if seg.n == 0 || seg.maxT < from || seg.minT > to {
 			continue
 		}
-		w := segRefs{order: i, path: seg.path}
+		w := segRefs{path: seg.path}
 		if seg.mem != nil {
 			w.mem = true
 			for _, r := range seg.mem[host] {
@@ -627,9 +639,7 @@ func (l *rawLog) scan(host string, from, to int64) ([]rawEntry, error) {
 
 	type found struct {
 		rawRef
-		seg   int
-		path  string
-		order int
+		seg int // in work
 	}
 	var all []found
 	for k, w := range work {
@@ -646,12 +656,12 @@ func (l *rawLog) scan(host string, from, to int64) ([]rawEntry, error) {
 		}
 		for _, r := range refs {
 			if r.t >= from && r.t <= to {
-				all = append(all, found{rawRef: r, seg: k, path: w.path, order: w.order})
+				all = append(all, found{rawRef: r, seg: k})
 			}
 		}
 	}
 	slices.SortFunc(all, func(a, b found) int {
-		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.order, b.order), cmp.Compare(a.off, b.off))
+		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.seg, b.seg), cmp.Compare(a.off, b.off))
 	})
 	files := map[int]*os.File{}
 	defer func() {
@@ -662,10 +672,11 @@ func (l *rawLog) scan(host string, from, to int64) ([]rawEntry, error) {
 	out := make([]rawEntry, 0, len(all))
 	var rec []byte
 	for _, r := range all {
+		path := work[r.seg].path
 		f := files[r.seg]
 		if f == nil {
 			var err error
-			if f, err = os.Open(r.path); err != nil {
+			if f, err = os.Open(path); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}
@@ -674,50 +685,50 @@ func (l *rawLog) scan(host string, from, to int64) ([]rawEntry, error) {
 			files[r.seg] = f
 		}
 		if r.n < rawRecHeader || r.n > rawRecHeader+rawMaxPayload {
-			l.bad(r.path, r.off, fmt.Errorf("%w: record length %d in the index", errRawCorrupt, r.n))
+			l.bad(path, r.off, fmt.Errorf("%w: record length %d in the index", errRawCorrupt, r.n))
 			continue
 		}
 		rec = slices.Grow(rec[:0], int(r.n))[:r.n]
 		// A record that cannot be read or does not check out is skipped
 		// (and logged): one bad record must not hide a host's history.
 		if _, err := f.ReadAt(rec, r.off); err != nil {
-			l.bad(r.path, r.off, err)
+			l.bad(path, r.off, err)
 			continue
 		}
 		payload := rec[rawRecHeader:]
-		if binary.BigEndian.Uint32(rec) != uint32(len(payload)) || crc32.Checksum(payload, rawCRC) != binary.BigEndian.Uint32(rec[4:]) {
-			l.bad(r.path, r.off, errRawCorrupt)
+		if !rawRecordValid(rec, payload) {
+			l.bad(path, r.off, errRawCorrupt)
 			continue
 		}
 		h, t, first, value, err := parseRawPayload(payload)
 		if err != nil {
-			l.bad(r.path, r.off, err)
+			l.bad(path, r.off, err)
 			continue
 		}
 		if h != host || t != r.t {
 			continue // another host with the same hash
 		}
-		e := rawEntry{t: t, first: first, value: slices.Clone(value)}
-		// The same report written again (resent) replaces the earlier
-		// copy; copies are adjacent (same time, sorted by write order).
-		if i := len(out) - 1; i >= 0 {
-			dup := -1
-			for j := i; j >= 0 && out[j].t == t; j-- {
-				if out[j].first == first {
-					dup = j
-					break
-				}
-			}
-			if dup >= 0 {
-				out[dup] = e
-				continue
-			}
+		out = append(out, rawEntry{t: t, first: first, value: slices.Clone(value)})
+	}
+	return lastCopies(out), nil
+}
+
+// lastCopies sorts entries by time, then first series, keeping of each
+// (time, first series) the last one in entries: a report written again
+// (an agent resent it) replaces the earlier copy. entries is reused.
+func lastCopies(entries []rawEntry) []rawEntry {
+	slices.SortStableFunc(entries, func(a, b rawEntry) int {
+		return cmp.Or(cmp.Compare(a.t, b.t), strings.Compare(a.first, b.first))
+	})
+	out := entries[:0]
+	for _, e := range entries {
+		if n := len(out); n > 0 && out[n-1].t == e.t && out[n-1].first == e.first {
+			out[n-1] = e
+			continue
 		}
 		out = append(out, e)
 	}
-	// Reports of the same time: by first series, as badger keys sorted.
-	slices.SortStableFunc(out, func(a, b rawEntry) int { return cmp.Or(cmp.Compare(a.t, b.t), strings.Compare(a.first, b.first)) })
-	return out, nil
+	return out
 }
 
 // bad logs a record that could not be read, at most once a minute.

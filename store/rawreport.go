@@ -2,11 +2,9 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -82,9 +80,6 @@ func (b *Batch) PutReport(host string, t int64, rr RawReport) error {
 		b.err = err
 		return err
 	}
-	if t <= b.s.opt.Now().Add(-b.s.opt.RawRetention).UnixNano() {
-		return nil // would expire at once
-	}
 	b.raw = append(b.raw, rawRec{host: host, t: t, first: rr.First, value: rr.Value})
 	b.n++
 	return nil
@@ -158,17 +153,7 @@ func (s *Store) rawReports(host string, from, to int64) ([]rawEntry, error) {
 	if len(legacy) == 0 {
 		return reps, nil
 	}
-	all := append(legacy, reps...) // legacy first: a stable sort keeps the raw log's copy last
-	slices.SortStableFunc(all, func(a, b rawEntry) int { return cmp.Or(cmp.Compare(a.t, b.t), strings.Compare(a.first, b.first)) })
-	out := all[:0]
-	for _, r := range all {
-		if n := len(out); n > 0 && out[n-1].t == r.t && out[n-1].first == r.first {
-			out[n-1] = r
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return lastCopies(append(legacy, reps...)), nil // legacy first: the raw log's copy wins
 }
 
 // decodeReport decodes a raw report value into samples.

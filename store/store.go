@@ -6,7 +6,7 @@
 // rawlog/, an append-only log of the raw reports (every value, kept
 // RawRetention; see rawlog.go for why they are not in badger).
 //
-// Badger is tuned for a small machine (8 MiB memtables, 2 MiB base tables,
+// Badger is tuned for a small machine (4 MiB memtables, 2 MiB base tables,
 // no block compression, 32 MiB block cache, 64 MiB value-log files; see
 // Open for why), without conflict detection (no transaction
 // relies on it) and with SyncWrites=false: a commit that
