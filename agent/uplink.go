@@ -213,15 +213,8 @@ func (u *uplinkCore) sign(r *model.Report) *wire.Any {
 		c.Oldest = c.Seq
 	}
 	c.Dropped = u.out.dropped
-	var (
-		msg *wire.Any
-		err error
-	)
-	if u.sess != nil {
-		msg, u.scratch, err = u.sess.SealBuf(&c, u.scratch)
-	} else {
-		msg, err = wire.SignReport(u.key, &c)
-	}
+	msg, scratch, err := wire.AuthReport(u.sess, u.key, &c, u.scratch)
+	u.scratch = scratch
 	if err != nil {
 		u.stats.SignErrors++
 		u.log.Error("cannot sign report, dropping it", "seq", r.Seq, "samples", len(r.Samples), "err", err)

@@ -544,14 +544,10 @@ func (a *simAgent) resign(seq uint64) *anypb.Any {
 	return msg
 }
 
-// seal encodes r as the real uplink does: MAC'd under the session in the
-// agent's kept scratch buffer (wire.Session.SealBuf), else signed. a.mu
-// must be held.
+// seal encodes r as the real uplink does (wire.AuthReport with the
+// agent's kept scratch buffer). a.mu must be held.
 func (a *simAgent) seal(r *model.Report) (*anypb.Any, error) {
-	if a.sess == nil {
-		return wire.SignReport(a.key, r)
-	}
-	msg, scratch, err := a.sess.SealBuf(r, a.scratch)
+	msg, scratch, err := wire.AuthReport(a.sess, a.key, r, a.scratch)
 	a.scratch = scratch
 	return msg, err
 }

@@ -419,13 +419,15 @@ func (s *Session) SealBuf(r *model.Report, scratch []byte) (*Any, []byte, error)
 }
 
 // AuthReport encodes r for sending: MAC'd under s when the agent has a
-// session, else signed with key (before its first welcome, or when its
-// master does not answer hellos).
-func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report) (*Any, error) {
+// session (in scratch, as SealBuf, which it returns for the next report),
+// else signed with key (before its first welcome, or when its master does
+// not answer hellos).
+func AuthReport(s *Session, key ed25519.PrivateKey, r *model.Report, scratch []byte) (*Any, []byte, error) {
 	if s != nil {
-		return s.Seal(r)
+		return s.SealBuf(r, scratch)
 	}
-	return SignReport(key, r)
+	m, err := SignReport(key, r)
+	return m, scratch, err
 }
 
 // DecodeMACReport decodes a MACReport envelope without checking it. Its
