@@ -8,7 +8,7 @@ import (
 )
 
 // GCGarbage is the garbage a standalone agent lets accumulate before it
-// collects (TuneGC): after each report, if the heap holds more than this
+// collects (PaceGC): after each report, if the heap holds more than this
 // many bytes beyond what the last collection found live, the agent runs a
 // collection in the background.
 //
@@ -34,7 +34,7 @@ const GCGarbage = 256 << 10
 type gcPacer struct {
 	limit   atomic.Uint64 // bytes of garbage; 0: off
 	running atomic.Bool   // a collection was asked for and has not ended
-	mu      sync.Mutex    // guards samples and start
+	mu      sync.Mutex    // guards samples, kick and stop
 	samples [2]metrics.Sample
 	kick    chan struct{}
 	stop    chan struct{}
@@ -44,6 +44,8 @@ type gcPacer struct {
 // enable starts the pacer with a bound of limit bytes of garbage (limit >
 // 0). Calling it again changes the bound.
 func (p *gcPacer) enable(limit uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.once.Do(func() {
 		p.samples[0].Name = "/memory/classes/heap/objects:bytes" // live + not yet swept dead objects
 		p.samples[1].Name = "/gc/heap/live:bytes"                // marked live by the last collection

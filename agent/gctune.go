@@ -22,7 +22,7 @@ const GCPercent = 25
 // in force afterwards.
 func TuneGC(log *slog.Logger) int { return gctune.GCPercent(log, "agent", GCPercent) }
 
-// PaceGC makes a collect whenever the garbage since the last collection
+// PaceGC makes the agent collect whenever the garbage since the last collection
 // passes GCGarbage (checked after each report), unless GOGC or GOMEMLIMIT
 // is set in the environment: the operator's own GC settings are left to
 // the runtime. It is for processes that run the agent alone (`lookout
